@@ -1,0 +1,93 @@
+//! brindle's datastore: a key-value interface with etcd v3 semantics (a global revision, per-key
+//! revisions, create-only and compare-and-swap writes, atomic multi-key transactions, ordered
+//! watches that resume from a revision), implemented by an embedded SQLite file and by etcd v3.
+//!
+//! The interface is synchronous so that short-lived callers (the CNI plugin, the CLI) need no
+//! async runtime; the etcd backend runs its own runtime on a private thread.
+//!
+//! This crate knows keys and bytes only. What a key means (resource kinds, names) belongs to
+//! `brindle-api`.
+
+mod error;
+mod types;
+mod watch;
+
+pub use error::StoreError;
+pub use types::{DatastoreConfig, EtcdConfig, Event, KeyValue, ListResult, Op, Revision, SqliteConfig};
+pub use watch::{Watch, WatchMessage};
+
+/// Result type of every datastore call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A datastore with etcd v3 semantics. Every method is safe to call from several threads, and the
+/// SQLite backend is also safe across processes sharing one file.
+pub trait Datastore: Send + Sync {
+    /// One line naming the backend and where it is, for messages (`sqlite /var/lib/…/datastore.db`,
+    /// `etcdv3 https://10.0.0.1:2379,https://10.0.0.2:2379`).
+    fn describe(&self) -> String;
+
+    /// Reads one key.
+    fn get(&self, key: &str) -> Result<Option<KeyValue>>;
+
+    /// Lists every key that starts with `prefix`, sorted by key, together with the store revision
+    /// the listing reflects (watch from `revision + 1` to continue from it without a gap).
+    fn list(&self, prefix: &str) -> Result<ListResult>;
+
+    /// Applies all operations atomically at one new revision: either every condition holds and all
+    /// writes happen, or none does and the error names the first key whose condition failed
+    /// (`AlreadyExists`, `NotFound`, `Conflict`). Returns, per operation in order, the key-value as
+    /// written (for `Delete`, the value that was deleted, with `mod_revision` of the delete).
+    fn txn(&self, ops: &[Op]) -> Result<Vec<KeyValue>>;
+
+    /// The store's current revision (the revision of the last write; 0 for an empty new store).
+    fn revision(&self) -> Result<Revision>;
+
+    /// Watches every key under `prefix`, delivering events with revision ≥ `start_revision` in
+    /// revision order, never lost, duplicated or reordered. If `start_revision` (or a later point
+    /// the watch must resume from) has been compacted away, the watch relists and delivers
+    /// [`WatchMessage::Resync`] and then continues with events after that listing.
+    fn watch(&self, prefix: &str, start_revision: Revision) -> Result<Watch>;
+
+    /// Discards history before `revision`: watches may no longer start before it.
+    fn compact(&self, revision: Revision) -> Result<()>;
+
+    /// Creates `key`; fails with `AlreadyExists` if it exists.
+    fn create(&self, key: &str, value: &[u8]) -> Result<KeyValue> {
+        let op = Op::Create { key: key.to_string(), value: value.to_vec() };
+        single(self.txn(std::slice::from_ref(&op))?)
+    }
+
+    /// Replaces `key` if its `mod_revision` is still `expected`; `Conflict` otherwise, `NotFound`
+    /// if it does not exist.
+    fn update(&self, key: &str, value: &[u8], expected: Revision) -> Result<KeyValue> {
+        let op = Op::Update { key: key.to_string(), value: value.to_vec(), expected };
+        single(self.txn(std::slice::from_ref(&op))?)
+    }
+
+    /// Writes `key` whether or not it exists.
+    fn put(&self, key: &str, value: &[u8]) -> Result<KeyValue> {
+        let op = Op::Put { key: key.to_string(), value: value.to_vec() };
+        single(self.txn(std::slice::from_ref(&op))?)
+    }
+
+    /// Deletes `key` (only if its `mod_revision` is `expected`, when given); `NotFound` if absent.
+    fn delete(&self, key: &str, expected: Option<Revision>) -> Result<KeyValue> {
+        let op = Op::Delete { key: key.to_string(), expected };
+        single(self.txn(std::slice::from_ref(&op))?)
+    }
+}
+
+fn single(mut kvs: Vec<KeyValue>) -> Result<KeyValue> {
+    kvs.pop().ok_or_else(|| StoreError::Backend("transaction returned no result".into()))
+}
+
+/// Opens the datastore that `config` describes.
+pub fn open(config: &DatastoreConfig) -> Result<std::sync::Arc<dyn Datastore>> {
+    match config {
+        DatastoreConfig::Sqlite(c) => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(c)?)),
+        DatastoreConfig::Etcd(c) => Ok(std::sync::Arc::new(etcd::EtcdStore::connect(c)?)),
+    }
+}
+
+pub mod etcd;
+pub mod sqlite;
