@@ -1,0 +1,143 @@
+//! Command-line syntax.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Manage brindle resources (calicoctl-compatible).
+#[derive(Parser, Debug)]
+#[command(name = "brindlectl", version, about, disable_version_flag = true)]
+pub struct Cli {
+    /// Datastore settings.
+    #[command(flatten)]
+    pub datastore: DatastoreFlags,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Datastore selection flags (override the config file and the environment).
+#[derive(Args, Debug, Default)]
+pub struct DatastoreFlags {
+    /// Config file (default /etc/brindle/brindlectl.cfg).
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// sqlite or etcdv3.
+    #[arg(long, global = true, value_name = "TYPE")]
+    pub datastore_type: Option<String>,
+    /// SQLite database file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub datastore_path: Option<String>,
+    /// Comma-separated etcd endpoints.
+    #[arg(long, global = true, value_name = "URLS")]
+    pub etcd_endpoints: Option<String>,
+    /// CA certificate of the etcd servers.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub etcd_ca_cert_file: Option<String>,
+    /// Client certificate for etcd.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub etcd_cert_file: Option<String>,
+    /// Client key for etcd.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub etcd_key_file: Option<String>,
+    /// etcd user name.
+    #[arg(long, global = true)]
+    pub etcd_username: Option<String>,
+    /// etcd password.
+    #[arg(long, global = true)]
+    pub etcd_password: Option<String>,
+}
+
+/// Output formats of `get`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A table of the main columns.
+    Ps,
+    /// A table with more columns.
+    Wide,
+    /// Manifests as YAML.
+    Yaml,
+    /// Manifests as JSON.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show resources: `get KIND [NAME...]`.
+    Get {
+        /// Kind, e.g. nodes, bgpPeer, ippool, bgpconfig.
+        kind: String,
+        /// Names (all resources of the kind when none).
+        names: Vec<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "ps")]
+        output: Output,
+        /// Namespace (namespaced kinds).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// All namespaces (namespaced kinds).
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
+    },
+    /// Create resources from a file; fails if any exists.
+    Create(FileArgs),
+    /// Create or replace resources from a file.
+    Apply(FileArgs),
+    /// Replace existing resources from a file.
+    Replace(FileArgs),
+    /// Delete `KIND NAME`, or the resources in a file.
+    Delete {
+        /// Kind (with NAME).
+        kind: Option<String>,
+        /// Names.
+        names: Vec<String>,
+        /// File (or - for stdin) listing the resources to delete.
+        #[arg(short, long, value_name = "FILE", conflicts_with = "kind")]
+        filename: Option<String>,
+        /// Namespace (namespaced kinds).
+        #[arg(short, long)]
+        namespace: Option<String>,
+    },
+    /// Apply a JSON merge patch (RFC 7386) to one resource.
+    Patch {
+        /// Kind.
+        kind: String,
+        /// Name.
+        name: String,
+        /// The patch, e.g. '{"spec":{"asNumber":64513}}'.
+        #[arg(short, long)]
+        patch: String,
+        /// Namespace (namespaced kinds).
+        #[arg(short, long)]
+        namespace: Option<String>,
+    },
+    /// Set (`k=v`) or remove (`k --remove`) a label.
+    Label {
+        /// Kind.
+        kind: String,
+        /// Name.
+        name: String,
+        /// `key=value`, or `key` with --remove.
+        label: String,
+        /// Replace an existing value.
+        #[arg(long)]
+        overwrite: bool,
+        /// Remove the label.
+        #[arg(long)]
+        remove: bool,
+        /// Namespace (namespaced kinds).
+        #[arg(short, long)]
+        namespace: Option<String>,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// `-f FILE`.
+#[derive(Args, Debug)]
+pub struct FileArgs {
+    /// Manifest file (YAML or JSON; several documents allowed), or - for stdin.
+    #[arg(short, long, value_name = "FILE")]
+    pub filename: String,
+}
