@@ -1,0 +1,36 @@
+# brindle — developer entry points. `make demo` and `make test` install what they need.
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: all deps build demo test lint unit bench-store clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --workspace --bins
+
+## The resource workflow on the embedded (SQLite) datastore.
+demo: build
+	@scripts/demo.sh
+
+## The whole suite: formatting, lints, unit, contract and integration tests (both backends).
+test: deps lint unit
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --all-targets
+
+## Datastore benchmark: SQLite and etcd side by side (release build).
+bench-store: deps
+	$(CARGO) run --release -p brindle-store --bin store-bench
+
+clean:
+	$(CARGO) clean
+	rm -rf .demo

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages brindle's build, tests, demo and benchmarks use, when missing.
+# Idempotent and quiet when everything is present. Needs root (or sudo) only if something is
+# missing.
+set -euo pipefail
+
+PACKAGES=(
+  etcd-server          # etcd v3 backend tests and benchmarks
+  etcd-client          # etcdctl, used by tests to set up etcd authentication
+  protobuf-compiler    # protoc, needed to build the etcd client's gRPC code
+  build-essential      # cc for the bundled SQLite
+  pkg-config
+  ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "installing missing packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's etcd-server package enables a system etcd service; brindle's tests start their own on
+# free loopback ports, so a system instance is neither needed nor in the way.
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install a Rust toolchain (rustup, Rust ≥ 1.90) first" >&2
+  exit 1
+fi
