@@ -1,7 +1,7 @@
 //! The columns `get` prints per kind, as calicoctl prints them.
 
 use brindle_api::resources::ip_pool::EncapMode;
-use brindle_api::{AsNumber, Resource};
+use brindle_api::{AsNumber, Kind, Resource};
 
 /// Context some columns need: the cluster-wide default AS number.
 pub struct Context {
@@ -19,18 +19,16 @@ fn encap(m: EncapMode) -> String {
 
 /// Header and one row per resource, for `-o ps` (`wide == false`) or `-o wide`.
 pub fn table(
+    kind: Kind,
     items: &[Resource],
     wide: bool,
     all_namespaces: bool,
     ctx: &Context,
 ) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let Some(first) = items.first() else {
-        return (vec!["NAME"], vec![]);
-    };
-    let header: Vec<&'static str> = match first {
-        Resource::Node(_) if wide => vec!["NAME", "ASN", "IPV4", "IPV6"],
-        Resource::BgpPeer(_) => vec!["NAME", "PEERIP", "NODE", "ASN"],
-        Resource::IpPool(_) if wide => {
+    let header: Vec<&'static str> = match kind {
+        Kind::Node if wide => vec!["NAME", "ASN", "IPV4", "IPV6"],
+        Kind::BgpPeer => vec!["NAME", "PEERIP", "NODE", "ASN"],
+        Kind::IpPool if wide => {
             vec![
                 "NAME",
                 "CIDR",
@@ -42,16 +40,16 @@ pub fn table(
                 "SELECTOR",
             ]
         }
-        Resource::IpPool(_) => vec!["NAME", "CIDR", "SELECTOR"],
-        Resource::BgpConfiguration(_) => vec!["NAME", "LOGSEVERITY", "MESHENABLED", "ASNUMBER"],
-        Resource::IpamConfiguration(_) => vec!["NAME", "STRICTAFFINITY", "MAXBLOCKSPERHOST"],
-        Resource::WorkloadEndpoint(_) if all_namespaces => {
+        Kind::IpPool => vec!["NAME", "CIDR", "SELECTOR"],
+        Kind::BgpConfiguration => vec!["NAME", "LOGSEVERITY", "MESHENABLED", "ASNUMBER"],
+        Kind::IpamConfiguration => vec!["NAME", "STRICTAFFINITY", "MAXBLOCKSPERHOST"],
+        Kind::WorkloadEndpoint if all_namespaces => {
             vec!["NAMESPACE", "WORKLOAD", "NODE", "NETWORKS", "INTERFACE"]
         }
-        Resource::WorkloadEndpoint(_) => vec!["WORKLOAD", "NODE", "NETWORKS", "INTERFACE"],
-        Resource::IpamBlock(_) => vec!["NAME", "CIDR", "AFFINITY"],
-        Resource::BlockAffinity(_) => vec!["NAME", "NODE", "CIDR", "STATE"],
-        Resource::IpamHandle(_) => vec!["NAME", "HANDLEID"],
+        Kind::WorkloadEndpoint => vec!["WORKLOAD", "NODE", "NETWORKS", "INTERFACE"],
+        Kind::IpamBlock => vec!["NAME", "CIDR", "AFFINITY"],
+        Kind::BlockAffinity => vec!["NAME", "NODE", "CIDR", "STATE"],
+        Kind::IpamHandle => vec!["NAME", "HANDLEID"],
         _ => vec!["NAME"],
     };
     let rows = items

@@ -143,10 +143,7 @@ fn get(
             let ctx = Context {
                 global_as: global_as(client)?,
             };
-            let (header, rows) = table(&items, output == Output::Wide, all_namespaces, &ctx);
-            if items.is_empty() {
-                return Ok(crate::table::render(&header, &[]));
-            }
+            let (header, rows) = table(kind, &items, output == Output::Wide, all_namespaces, &ctx);
             Ok(crate::table::render(&header, &rows))
         }
     }
