@@ -9,11 +9,13 @@
 //! `brindle-api`.
 
 mod error;
+mod ops;
 mod types;
 mod watch;
 
 pub use error::StoreError;
 pub use types::{DatastoreConfig, EtcdConfig, Event, KeyValue, ListResult, Op, Revision, SqliteConfig};
+pub use ops::prefix_end;
 pub use watch::{Watch, WatchMessage};
 
 /// Result type of every datastore call.
@@ -45,10 +47,13 @@ pub trait Datastore: Send + Sync {
     /// Watches every key under `prefix`, delivering events with revision ≥ `start_revision` in
     /// revision order, never lost, duplicated or reordered. If `start_revision` (or a later point
     /// the watch must resume from) has been compacted away, the watch relists and delivers
-    /// [`WatchMessage::Resync`] and then continues with events after that listing.
+    /// [`WatchMessage::Resync`] and then continues with events after that listing. A
+    /// `start_revision` ≤ 0 means "from the next write" (etcd's convention).
     fn watch(&self, prefix: &str, start_revision: Revision) -> Result<Watch>;
 
-    /// Discards history before `revision`: watches may no longer start before it.
+    /// Discards history before `revision`: watches may no longer start before it (they get a
+    /// `Resync`), while watches from `revision` on still get every event. Compacting to an
+    /// already compacted revision does nothing; past `revision() + 1` is an error.
     fn compact(&self, revision: Revision) -> Result<()>;
 
     /// Creates `key`; fails with `AlreadyExists` if it exists.
@@ -91,3 +96,4 @@ pub fn open(config: &DatastoreConfig) -> Result<std::sync::Arc<dyn Datastore>> {
 
 pub mod etcd;
 pub mod sqlite;
+pub mod testing;

@@ -1,0 +1,257 @@
+//! Building the etcd client from an [`EtcdConfig`]: TLS material, credentials, timeouts, the
+//! first round trip, and turning client errors into one-line [`StoreError`]s.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use etcd_client::{Certificate, Client, ConnectOptions, GetOptions, Identity, TlsOptions};
+use tonic::Code;
+
+use crate::{EtcdConfig, Result, StoreError};
+
+/// HTTP/2 keep-alive pings detect a dead connection (and so a stalled watch) within
+/// interval + timeout even when nothing is being sent.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// See [`KEEP_ALIVE_INTERVAL`].
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between connection probes while connecting.
+const CONNECT_RETRY: Duration = Duration::from_millis(100);
+/// How often a request that could not even be sent (no connection to the endpoint the client
+/// picked, e.g. one member of several is down) is tried again, and the pause in between.
+const UNSENT_ATTEMPTS: usize = 25;
+/// See [`UNSENT_ATTEMPTS`].
+const UNSENT_PAUSE: Duration = Duration::from_millis(20);
+
+/// The configured endpoints, comma-separated, for messages.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoints(Arc<str>);
+
+impl Endpoints {
+    pub(crate) fn new(endpoints: &[String]) -> Endpoints {
+        Endpoints(endpoints.join(",").into())
+    }
+}
+
+impl fmt::Display for Endpoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `5s`, `1.5s`, `250ms`.
+pub(crate) fn fmt_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
+/// Connects and makes one cheap request, all within `config.connect_timeout`.
+pub(crate) async fn connect(config: &EtcdConfig) -> Result<Client> {
+    let endpoints = Endpoints::new(&config.endpoints);
+    if config.endpoints.is_empty() {
+        return Err(StoreError::Backend("no etcd endpoints configured".into()));
+    }
+    let mut options = ConnectOptions::new()
+        .with_connect_timeout(config.connect_timeout)
+        .with_keep_alive(KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TIMEOUT)
+        .with_keep_alive_while_idle(true);
+    if let Some(user) = &config.username {
+        options = options
+            .with_user(user.clone(), config.password.clone().unwrap_or_default())
+            .with_auto_token_refresh(true);
+    }
+    if let Some(tls) = tls_options(config)? {
+        options = options.with_tls(tls);
+    }
+    let deadline = Instant::now() + config.connect_timeout;
+    let timed_out = || {
+        StoreError::Unavailable(format!(
+            "etcd unreachable at {endpoints} (connect timed out after {})",
+            fmt_duration(config.connect_timeout)
+        ))
+    };
+    let connecting = Client::connect(&config.endpoints, Some(options));
+    let client = match tokio::time::timeout_at(deadline.into(), connecting).await {
+        Err(_) => return Err(timed_out()),
+        Ok(Err(e)) => {
+            return Err(match &config.username {
+                Some(user) => login_error(&endpoints, user, e),
+                None => map_error(&endpoints, "connecting", e),
+            });
+        }
+        Ok(Ok(client)) => client,
+    };
+    // Without credentials the client connects lazily; one request proves the cluster answers.
+    // Transient failures (refused connections while etcd starts) are retried until the deadline.
+    let mut last_error = String::from("no answer");
+    loop {
+        let mut kv = client.kv_client();
+        let probe = kv.get(vec![0u8], Some(GetOptions::new().with_count_only()));
+        match tokio::time::timeout_at(deadline.into(), probe).await {
+            Err(_) => break,
+            Ok(Ok(_)) => return Ok(client),
+            Ok(Err(e)) if is_retryable(&e) => last_error = describe(&e),
+            Ok(Err(e)) => return Err(map_error(&endpoints, "connecting", e)),
+        }
+        let pause = tokio::time::Instant::now() + CONNECT_RETRY;
+        if pause >= deadline.into() {
+            break;
+        }
+        tokio::time::sleep_until(pause).await;
+    }
+    Err(StoreError::Unavailable(format!(
+        "etcd unreachable at {endpoints} (connect timed out after {}; last error: {last_error})",
+        fmt_duration(config.connect_timeout)
+    )))
+}
+
+/// An error with its causes (`tcp connect error: Connection refused (os error 111)`).
+pub(crate) fn describe(e: &etcd_client::Error) -> String {
+    let mut text = match e {
+        etcd_client::Error::GRpcStatus(s) => status_message(s),
+        e => e.to_string(),
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text = format!("{text}: {c}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether `e` proves that the request never reached a server (the connection to the endpoint
+/// the client picked could not be made), so that even a write can safely be sent again.
+pub(crate) fn never_sent(e: &etcd_client::Error) -> bool {
+    matches!(e, etcd_client::Error::GRpcStatus(s)
+        if s.code() == Code::Unavailable && s.message().contains("connect"))
+}
+
+/// Runs the request made by `f`, again while it could not be sent at all. With several
+/// endpoints the client may pick one that is down; another attempt usually picks a live one.
+pub(crate) async fn send<T, F, Fut>(mut f: F) -> Result<T, etcd_client::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+{
+    let mut attempts = 1;
+    loop {
+        match f().await {
+            Err(e) if never_sent(&e) && attempts < UNSENT_ATTEMPTS => {
+                attempts += 1;
+                tokio::time::sleep(UNSENT_PAUSE).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether `e` says the requested revision has been compacted.
+pub(crate) fn is_compacted(e: &etcd_client::Error) -> bool {
+    e.to_string()
+        .contains("required revision has been compacted")
+}
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        StoreError::Backend(format!("cannot read etcd {what} {}: {e}", path.display()))
+    })
+}
+
+/// TLS settings when any TLS file is configured.
+fn tls_options(config: &EtcdConfig) -> Result<Option<TlsOptions>> {
+    if config.ca_cert_file.is_none() && config.cert_file.is_none() && config.key_file.is_none() {
+        return Ok(None);
+    }
+    if let Some(plain) = config.endpoints.iter().find(|e| e.starts_with("http://")) {
+        return Err(StoreError::Backend(format!(
+            "etcd TLS files are configured but endpoint {plain} is plain http (use https://)"
+        )));
+    }
+    let mut tls = TlsOptions::new();
+    if let Some(ca) = &config.ca_cert_file {
+        tls = tls.ca_certificate(Certificate::from_pem(read_file(ca, "CA certificate")?));
+    }
+    match (&config.cert_file, &config.key_file) {
+        (Some(cert), Some(key)) => {
+            let cert = read_file(cert, "client certificate")?;
+            let key = read_file(key, "client key")?;
+            tls = tls.identity(Identity::from_pem(cert, key));
+        }
+        (Some(cert), None) => {
+            return Err(StoreError::Backend(format!(
+                "etcd client certificate {} is configured without a key file",
+                cert.display()
+            )));
+        }
+        (None, Some(key)) => {
+            return Err(StoreError::Backend(format!(
+                "etcd client key {} is configured without a certificate file",
+                key.display()
+            )));
+        }
+        (None, None) => {}
+    }
+    Ok(Some(tls))
+}
+
+fn login_error(endpoints: &Endpoints, user: &str, e: etcd_client::Error) -> StoreError {
+    match e {
+        etcd_client::Error::GRpcStatus(s) if !is_transient(s.code()) => {
+            StoreError::Backend(format!(
+                "etcd at {endpoints}: login as {user} failed: {}",
+                status_message(&s)
+            ))
+        }
+        e => map_error(endpoints, &format!("logging in as {user}"), e),
+    }
+}
+
+fn is_transient(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown
+    )
+}
+
+fn status_message(s: &tonic::Status) -> String {
+    let m = s.message();
+    let m = m.strip_prefix("etcdserver: ").unwrap_or(m);
+    if m.is_empty() {
+        format!("{:?}", s.code())
+    } else {
+        m.to_string()
+    }
+}
+
+/// Whether `e` is worth retrying later (the cluster or the connection is down).
+pub(crate) fn is_retryable(e: &etcd_client::Error) -> bool {
+    match e {
+        etcd_client::Error::GRpcStatus(s) => is_transient(s.code()),
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
+        etcd_client::Error::WatchError(_) => true,
+        _ => false,
+    }
+}
+
+/// One-line error for a failure while doing `what` (which names the key, if any).
+pub(crate) fn map_error(endpoints: &Endpoints, what: &str, e: etcd_client::Error) -> StoreError {
+    let mut message = describe(&e);
+    if message.contains("user name is empty") {
+        message
+            .push_str(" (the cluster requires authentication: configure a username and password)");
+    }
+    if is_retryable(&e) {
+        StoreError::Unavailable(format!("etcd at {endpoints}: {what}: {message}"))
+    } else {
+        StoreError::Backend(format!("etcd at {endpoints}: {what}: {message}"))
+    }
+}

@@ -1,0 +1,253 @@
+//! The contract against etcd, over plain http and over mutual TLS (one etcd per group, every case
+//! under its own prefix), plus what only the etcd backend has: unreachable endpoints, credentials,
+//! restarts of the server under a watch, and use from inside a tokio runtime.
+//!
+//! The tests run Debian's `/usr/bin/etcd`; without it they fail and say to run `make test`.
+#![allow(clippy::unwrap_used)]
+
+mod contract;
+#[path = "support/tls.rs"]
+mod tls;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use brindle_store::etcd::EtcdStore;
+use brindle_store::testing::{EtcdProcess, EtcdTlsFiles};
+use brindle_store::{Datastore, DatastoreConfig, EtcdConfig, Op, StoreError};
+use contract::Ctx;
+use tempfile::TempDir;
+
+/// The worker entry point (see `contract::procs`); does nothing in a normal test run.
+#[test]
+fn worker_process() {
+    contract::procs::worker_main();
+}
+
+fn start_etcd() -> EtcdProcess {
+    EtcdProcess::start().unwrap_or_else(|e| panic!("cannot start etcd: {e}"))
+}
+
+fn connect(config: &EtcdConfig) -> Arc<dyn Datastore> {
+    Arc::new(EtcdStore::connect(config).unwrap_or_else(|e| panic!("cannot connect: {e}")))
+}
+
+fn run_contract(config: EtcdConfig) {
+    let store = connect(&config);
+    contract::run_all(|name| Ctx {
+        store: store.clone(),
+        prefix: format!("/{name}/"),
+        config: DatastoreConfig::Etcd(config.clone()),
+        exclusive: false,
+    });
+}
+
+#[test]
+fn contract_over_plain_http() {
+    let etcd = start_etcd();
+    let config = etcd.config();
+    let store = connect(&config);
+    assert_eq!(store.describe(), format!("etcdv3 {}", etcd.endpoint()));
+    usable_inside_a_tokio_runtime(&config);
+    several_endpoints_one_down(&etcd);
+    run_contract(config);
+}
+
+/// With one endpoint down the store still works through the other.
+fn several_endpoints_one_down(etcd: &EtcdProcess) {
+    let config = EtcdConfig::new(vec!["http://127.0.0.1:1".into(), etcd.endpoint()]);
+    let store = connect(&config);
+    assert!(
+        store
+            .describe()
+            .contains("http://127.0.0.1:1,http://127.0.0.1:")
+    );
+    for i in 0..20 {
+        store.put(&format!("/several/{i}"), b"v").unwrap();
+    }
+    assert_eq!(store.list("/several/").unwrap().kvs.len(), 20);
+}
+
+/// Calls from inside someone else's runtime must not panic ("cannot block within runtime").
+fn usable_inside_a_tokio_runtime(config: &EtcdConfig) {
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    for rt in [multi.unwrap(), current.unwrap()] {
+        let config = config.clone();
+        rt.block_on(async move {
+            let store = EtcdStore::connect(&config).unwrap();
+            let kv = store.put("/in-runtime/k", b"v").unwrap();
+            let watch = store.watch("/in-runtime/", kv.mod_revision).unwrap();
+            store.delete("/in-runtime/k", None).unwrap();
+            let got = contract::collect(&watch, 2, Duration::from_secs(10));
+            assert_eq!(got[0].0, kv.mod_revision);
+            assert!(got[1].2, "a delete");
+            drop(watch);
+            drop(store);
+        });
+    }
+}
+
+#[test]
+fn contract_over_mutual_tls() {
+    let dir = TempDir::new().unwrap();
+    let pki = tls::generate(dir.path());
+    let etcd = EtcdProcess::start_with_tls(EtcdTlsFiles {
+        ca_file: pki.ca.clone(),
+        cert_file: pki.server_cert.clone(),
+        key_file: pki.server_key.clone(),
+    })
+    .unwrap_or_else(|e| panic!("cannot start etcd: {e}"));
+    assert!(etcd.endpoint().starts_with("https://127.0.0.1:"));
+    let mut config = etcd.config();
+    config.ca_cert_file = Some(pki.ca.clone());
+    config.cert_file = Some(pki.client_cert.clone());
+    config.key_file = Some(pki.client_key.clone());
+    config.connect_timeout = Duration::from_secs(3);
+
+    // Unreadable TLS files are named.
+    let mut bad = config.clone();
+    bad.key_file = Some(dir.path().join("missing-key.pem"));
+    let err = EtcdStore::connect(&bad).err().unwrap().to_string();
+    eprintln!("missing key file: {err}");
+    assert!(err.contains("missing-key.pem"), "{err}");
+    // The server insists on a client certificate.
+    let mut anonymous = config.clone();
+    anonymous.cert_file = None;
+    anonymous.key_file = None;
+    let err = EtcdStore::connect(&anonymous).err();
+    eprintln!(
+        "no client certificate: {}",
+        err.expect("connected without a client certificate")
+    );
+
+    run_contract(config);
+}
+
+#[test]
+fn unreachable_endpoints_fail_in_time_and_are_named() {
+    let config = EtcdConfig::new(vec!["http://127.0.0.1:1".into()]);
+    let started = Instant::now();
+    let err = EtcdStore::connect(&config).err().unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(6500), "took {took:?}");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    let msg = err.to_string();
+    eprintln!("unreachable: {msg}");
+    assert!(
+        msg.contains("etcd unreachable at http://127.0.0.1:1 (connect timed out after 5s"),
+        "{msg}"
+    );
+
+    let mut config = EtcdConfig::new(vec![
+        "http://127.0.0.1:1".into(),
+        "http://127.0.0.1:2".into(),
+    ]);
+    config.connect_timeout = Duration::from_millis(700);
+    let started = Instant::now();
+    let msg = EtcdStore::connect(&config).err().unwrap().to_string();
+    eprintln!("unreachable: {msg}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        msg.contains("http://127.0.0.1:1,http://127.0.0.1:2"),
+        "{msg}"
+    );
+    assert!(msg.contains("700ms"), "{msg}");
+}
+
+#[test]
+fn username_and_password() {
+    let etcd = start_etcd();
+    let endpoint = etcd.endpoint();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut client = etcd_client::Client::connect([endpoint.as_str()], None)
+            .await
+            .unwrap();
+        client.user_add("root", "s3cret", None).await.unwrap();
+        client.user_grant_role("root", "root").await.unwrap();
+        client.auth_enable().await.unwrap();
+    });
+    let mut config = etcd.config();
+    config.username = Some("root".into());
+    config.password = Some("s3cret".into());
+    let store = connect(&config);
+    let kv = store.create("/auth/k", b"v").unwrap();
+    let watch = store.watch("/auth/", kv.mod_revision).unwrap();
+    store.put("/auth/k", b"w").unwrap();
+    let got = contract::collect(&watch, 2, Duration::from_secs(10));
+    assert_eq!(got[1].3, b"w");
+
+    config.password = Some("wrong".into());
+    let msg = EtcdStore::connect(&config).err().unwrap().to_string();
+    eprintln!("wrong password: {msg}");
+    assert!(
+        msg.contains("root") && msg.contains("authentication failed"),
+        "{msg}"
+    );
+    assert!(msg.contains(&endpoint), "{msg}");
+
+    config.username = None;
+    config.password = None;
+    let err = EtcdStore::connect(&config).err();
+    eprintln!(
+        "no credentials: {}",
+        err.expect("connected without credentials")
+    );
+}
+
+#[test]
+fn watch_survives_an_etcd_restart() {
+    let mut etcd = start_etcd();
+    let store = connect(&etcd.config());
+    let start = store.revision().unwrap() + 1;
+    let watch = store.watch("/restart/", start).unwrap();
+    let mut expected = Vec::new();
+    for i in 0..100 {
+        let op = Op::Create {
+            key: format!("/restart/a{i:03}"),
+            value: vec![1],
+        };
+        let kv = store.txn(std::slice::from_ref(&op)).unwrap().remove(0);
+        expected.push(contract::change_of_result(&op, &kv));
+    }
+    // Some of these arrive before the restart, the rest after it.
+    let mut got = contract::collect(&watch, 50, Duration::from_secs(10));
+    etcd.restart()
+        .unwrap_or_else(|e| panic!("cannot restart etcd: {e}"));
+    for i in 0..100 {
+        let key = format!("/restart/b{i:03}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let kv = loop {
+            match store.create(&key, &[2]) {
+                Ok(kv) => break kv,
+                // The client may still be reconnecting.
+                Err(StoreError::Unavailable(e)) if Instant::now() < deadline => {
+                    eprintln!("retrying after: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("write after restart failed: {e}"),
+            }
+        };
+        expected.push((
+            kv.mod_revision,
+            key,
+            false,
+            vec![2],
+            kv.create_revision,
+            kv.version,
+        ));
+    }
+    let rest = expected.len() - got.len();
+    got.extend(contract::collect(&watch, rest, Duration::from_secs(30)));
+    assert_eq!(got, expected);
+    contract::assert_quiet(&watch);
+}

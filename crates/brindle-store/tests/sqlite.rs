@@ -1,0 +1,156 @@
+//! The contract against the SQLite backend (a fresh database file per case), plus what only the
+//! SQLite backend has: the file, its directory, and opening errors.
+#![allow(clippy::unwrap_used)]
+
+mod contract;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use brindle_store::sqlite::SqliteStore;
+use brindle_store::{Datastore, DatastoreConfig, SqliteConfig, StoreError};
+use contract::Ctx;
+use tempfile::TempDir;
+
+/// The worker entry point (see `contract::procs`); does nothing in a normal test run.
+#[test]
+fn worker_process() {
+    contract::procs::worker_main();
+}
+
+fn sqlite_ctx(dir: &TempDir, name: &str) -> Ctx {
+    let config = SqliteConfig::new(dir.path().join("state").join("datastore.db"));
+    let store: Arc<dyn Datastore> = Arc::new(SqliteStore::open(&config).unwrap());
+    Ctx {
+        store,
+        prefix: format!("/{name}/"),
+        config: DatastoreConfig::Sqlite(config),
+        exclusive: true,
+    }
+}
+
+macro_rules! contract_tests {
+    ($($case:ident => $f:path),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let dir = TempDir::new().unwrap();
+                $f(&sqlite_ctx(&dir, stringify!($case)));
+            }
+        )*
+        /// Every contract case has a test here.
+        #[test]
+        fn every_contract_case_is_covered() {
+            let covered = [$(stringify!($case)),*];
+            for (name, _) in contract::CASES {
+                assert!(covered.contains(name), "contract case {name} has no sqlite test");
+            }
+        }
+    };
+}
+
+contract_tests! {
+    crud => contract::basic::crud,
+    list_by_prefix => contract::basic::list_by_prefix,
+    create_existing => contract::basic::create_existing,
+    cas_conflicts => contract::basic::cas_conflicts,
+    txn_atomicity => contract::basic::txn_atomicity,
+    revisions_and_versions => contract::basic::revisions_and_versions,
+    recreate_resets_revisions => contract::basic::recreate_resets_revisions,
+    processes_racing_cas => contract::procs::processes_racing_cas,
+    watch_order_10k => contract::watch::watch_order_10k,
+    watch_from_now => contract::watch::watch_from_now,
+    watch_resume_after_reopen => contract::watch::watch_resume_after_reopen,
+    watch_after_compaction_resyncs => contract::watch::watch_after_compaction_resyncs,
+    watch_sees_other_process => contract::watch::watch_sees_other_process,
+    dropped_watches_do_not_spin => contract::procs::dropped_watches_do_not_spin,
+}
+
+#[test]
+fn new_store_is_at_revision_zero_and_creates_its_directory() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("a").join("b").join("datastore.db");
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).unwrap();
+    assert!(path.is_file());
+    assert_eq!(store.revision().unwrap(), 0);
+    assert_eq!(store.compact_revision().unwrap(), 0);
+    assert_eq!(store.list("").unwrap().kvs, vec![]);
+    assert_eq!(store.describe(), format!("sqlite {}", path.display()));
+    // Reopening keeps the data.
+    store.put("/k", b"v").unwrap();
+    drop(store);
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).unwrap();
+    assert_eq!(store.get("/k").unwrap().unwrap().value, b"v");
+    assert_eq!(store.revision().unwrap(), 1);
+}
+
+#[test]
+fn unopenable_database_names_the_path() {
+    let dir = TempDir::new().unwrap();
+    // A directory where the file should be.
+    let path = dir.path().join("db");
+    std::fs::create_dir(&path).unwrap();
+    let err = SqliteStore::open(&SqliteConfig::new(&path)).err().unwrap();
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    // A file that is not a database.
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, vec![7u8; 8192]).unwrap();
+    let err = SqliteStore::open(&SqliteConfig::new(&path)).err().unwrap();
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    // A directory that cannot be created (below a regular file).
+    let path = dir.path().join("garbage.db").join("sub").join("x.db");
+    let err = SqliteStore::open(&SqliteConfig::new(&path)).err().unwrap();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("directory"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn writer_blocked_past_busy_timeout_is_unavailable() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("datastore.db");
+    let mut config = SqliteConfig::new(&path);
+    config.busy_timeout = Duration::from_millis(200);
+    let store = SqliteStore::open(&config).unwrap();
+    // Another connection holds the write lock.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = store.put("/busy", b"x").unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(err.to_string().contains("/busy"), "{err}");
+    other.execute_batch("ROLLBACK").unwrap();
+    store.put("/busy", b"x").unwrap();
+}
+
+#[test]
+fn watch_follows_a_recreated_database_directory_entry() {
+    // The producer watches the directory, so a checkpoint that truncates or recreates the WAL
+    // does not blind it.
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("datastore.db");
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).unwrap();
+    let watch = store.watch("/", 0).unwrap();
+    store.put("/a", b"1").unwrap();
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let _: (i64, i64, i64) = c
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+    }
+    store.put("/b", b"2").unwrap();
+    let got = contract::collect(&watch, 2, Duration::from_secs(5));
+    assert_eq!(
+        got.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(),
+        ["/a", "/b"]
+    );
+}
