@@ -14,8 +14,10 @@ mod types;
 mod watch;
 
 pub use error::StoreError;
-pub use types::{DatastoreConfig, EtcdConfig, Event, KeyValue, ListResult, Op, Revision, SqliteConfig};
 pub use ops::prefix_end;
+pub use types::{
+    DatastoreConfig, EtcdConfig, Event, KeyValue, ListResult, Op, Revision, SqliteConfig,
+};
 pub use watch::{Watch, WatchMessage};
 
 /// Result type of every datastore call.
@@ -58,32 +60,46 @@ pub trait Datastore: Send + Sync {
 
     /// Creates `key`; fails with `AlreadyExists` if it exists.
     fn create(&self, key: &str, value: &[u8]) -> Result<KeyValue> {
-        let op = Op::Create { key: key.to_string(), value: value.to_vec() };
+        let op = Op::Create {
+            key: key.to_string(),
+            value: value.to_vec(),
+        };
         single(self.txn(std::slice::from_ref(&op))?)
     }
 
     /// Replaces `key` if its `mod_revision` is still `expected`; `Conflict` otherwise, `NotFound`
     /// if it does not exist.
     fn update(&self, key: &str, value: &[u8], expected: Revision) -> Result<KeyValue> {
-        let op = Op::Update { key: key.to_string(), value: value.to_vec(), expected };
+        let op = Op::Update {
+            key: key.to_string(),
+            value: value.to_vec(),
+            expected,
+        };
         single(self.txn(std::slice::from_ref(&op))?)
     }
 
     /// Writes `key` whether or not it exists.
     fn put(&self, key: &str, value: &[u8]) -> Result<KeyValue> {
-        let op = Op::Put { key: key.to_string(), value: value.to_vec() };
+        let op = Op::Put {
+            key: key.to_string(),
+            value: value.to_vec(),
+        };
         single(self.txn(std::slice::from_ref(&op))?)
     }
 
     /// Deletes `key` (only if its `mod_revision` is `expected`, when given); `NotFound` if absent.
     fn delete(&self, key: &str, expected: Option<Revision>) -> Result<KeyValue> {
-        let op = Op::Delete { key: key.to_string(), expected };
+        let op = Op::Delete {
+            key: key.to_string(),
+            expected,
+        };
         single(self.txn(std::slice::from_ref(&op))?)
     }
 }
 
 fn single(mut kvs: Vec<KeyValue>) -> Result<KeyValue> {
-    kvs.pop().ok_or_else(|| StoreError::Backend("transaction returned no result".into()))
+    kvs.pop()
+        .ok_or_else(|| StoreError::Backend("transaction returned no result".into()))
 }
 
 /// Opens the datastore that `config` describes.

@@ -136,7 +136,10 @@ impl SqliteConfig {
 
     /// Settings for the file at `path` with default timeouts.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        SqliteConfig { path: path.into(), busy_timeout: Duration::from_secs(10) }
+        SqliteConfig {
+            path: path.into(),
+            busy_timeout: Duration::from_secs(10),
+        }
     }
 }
 

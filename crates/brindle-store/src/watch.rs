@@ -36,7 +36,9 @@ impl Watch {
 
     /// Waits for the next message. An `Err` is final: the watch has stopped.
     pub fn recv(&self) -> Result<WatchMessage> {
-        self.rx.recv().map_err(|_| StoreError::Backend("watch stopped".into()))?
+        self.rx
+            .recv()
+            .map_err(|_| StoreError::Backend("watch stopped".into()))?
     }
 
     /// Waits at most `timeout`; `Ok(None)` when nothing arrived in time.
