@@ -290,3 +290,77 @@ fn arbitrary_text_never_panics() {
         let _ = parse_resources(text);
     }
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Manifest-shaped text with random keys and values in random places.
+    fn manifest_like() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "apiVersion",
+            "kind",
+            "metadata",
+            "name",
+            "spec",
+            "cidr",
+            "blockSize",
+            "asNumber",
+            "peerIP",
+            "labels",
+            "items",
+            "ipipMode",
+            "bgp",
+            "nodeSelector",
+            "x",
+        ]);
+        let value = prop::sample::select(vec![
+            "projectcalico.org/v3",
+            "IPPool",
+            "BGPPeer",
+            "Node",
+            "List",
+            "26",
+            "-1",
+            "1.10",
+            "\"1.10\"",
+            "[]",
+            "{}",
+            "null",
+            "true",
+            "10.0.0.0/8",
+            "all()",
+            "'a == \"b\"'",
+            "~",
+            "99999999999999999999",
+            "\"\"",
+        ]);
+        prop::collection::vec((0usize..4, key, value), 0..24).prop_map(|lines| {
+            lines
+                .into_iter()
+                .map(|(indent, k, v)| format!("{}{k}: {v}\n", "  ".repeat(indent)))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_text(s in "\\PC{0,200}") {
+            let _ = brindle_api::parse_resources(&s);
+        }
+
+        #[test]
+        fn manifest_shaped_text(s in manifest_like()) {
+            let _ = brindle_api::parse_resources(&s);
+        }
+    }
+}

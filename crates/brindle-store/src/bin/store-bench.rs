@@ -228,6 +228,24 @@ fn print_table(rows: &[(&str, Figures)]) {
             ms(f.max)
         );
     }
+    // Same-run ratios: this machine is shared and noisy, so only side-by-side figures compare.
+    let find = |n: &str| rows.iter().find(|(name, _)| *name == n).map(|(_, f)| f);
+    if let (Some(s), Some(e)) = (find("sqlite"), find("etcd")) {
+        let x = |a: f64, b: f64| {
+            if b > 0.0 {
+                format!("{:.1}x", a / b)
+            } else {
+                "-".into()
+            }
+        };
+        println!();
+        println!(
+            "sqlite vs etcd, same run: CAS/s {} | list {} faster | watch p99 {} lower",
+            x(s.cas_per_sec, e.cas_per_sec),
+            x(e.list.as_secs_f64(), s.list.as_secs_f64()),
+            x(e.p99.as_secs_f64(), s.p99.as_secs_f64())
+        );
+    }
     println!();
     println!("{:<28} {:>14} {:>12}  result", "target", "measured", "goal");
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
