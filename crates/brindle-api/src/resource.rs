@@ -175,30 +175,23 @@ impl Resource {
 
     /// Checks every rule of the resource's kind.
     pub fn validate(&self) -> Result<(), ResourceError> {
-        let problems = self.problems();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ResourceError::new(
-                self.kind().name(),
-                self.name(),
-                problems,
-            ))
-        }
+        self.verdict(self.problems())
     }
 
     /// Checks that replacing `old` with `self` changes no immutable field.
     pub fn validate_update(&self, old: &Resource) -> Result<(), ResourceError> {
-        let problems = self.update_problems(old);
+        self.verdict(self.update_problems(old))
+    }
+
+    fn verdict(&self, problems: Vec<FieldError>) -> Result<(), ResourceError> {
         if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ResourceError::new(
-                self.kind().name(),
-                self.name(),
-                problems,
-            ))
+            return Ok(());
         }
+        Err(ResourceError::new(
+            self.kind().name(),
+            self.name(),
+            problems,
+        ))
     }
 }
 
