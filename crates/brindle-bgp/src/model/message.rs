@@ -1,6 +1,7 @@
 //! BGP messages (RFC 4271 §4), decoded.
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use super::{Family, Nlri, PathAttributes};
 
@@ -122,8 +123,9 @@ impl AddPathMode {
 pub struct Update {
     /// Withdrawn routes.
     pub withdrawn: Vec<(Family, Nlri)>,
-    /// Path attributes; present whenever `announced` is not empty.
-    pub attrs: Option<PathAttributes>,
+    /// Path attributes; present whenever `announced` is not empty. Shared, because every route
+    /// of the UPDATE (and of the RIB entries made from it) carries the same set.
+    pub attrs: Option<Arc<PathAttributes>>,
     /// Announced routes, all sharing `attrs`.
     pub announced: Vec<(Family, Nlri)>,
     /// RFC 4724 §2: set when this UPDATE is an End-of-RIB marker — an UPDATE with nothing in it
