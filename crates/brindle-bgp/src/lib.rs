@@ -9,4 +9,6 @@ pub mod fsm;
 pub mod model;
 pub mod policy;
 pub mod rib;
+pub mod speaker;
+mod sys;
 pub mod wire;
