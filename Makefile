@@ -20,11 +20,11 @@ demo: build
 ## The whole suite: formatting, lints, unit, contract and integration tests (both backends).
 test: deps lint unit
 
-lint:
+lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit:
+unit: deps
 	$(CARGO) test --workspace --all-targets
 
 ## Datastore benchmark: SQLite and etcd side by side (release build).

@@ -32,7 +32,17 @@ fi
 # Debian's etcd-server package enables a system etcd service; brindle's tests start their own on
 # free loopback ports, so a system instance is neither needed nor in the way.
 
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "cargo not found: install a Rust toolchain (rustup, Rust ≥ 1.90) first" >&2
+# The Rust toolchain comes from rustup, not Debian (Debian 12's cargo is too old for edition 2024).
+need_rust() {
+  echo "$1: install Rust ≥ 1.90 with clippy and rustfmt, e.g." >&2
+  echo "  curl https://sh.rustup.rs -sSf | sh -s -- -y --component clippy rustfmt" >&2
   exit 1
+}
+command -v cargo >/dev/null 2>&1 || need_rust "cargo not found"
+ver=$(rustc --version 2>/dev/null | awk '{print $2}')
+major=${ver%%.*}; rest=${ver#*.}; minor=${rest%%.*}
+if [ -z "$ver" ] || [ "$major" -lt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -lt 90 ]; }; then
+  need_rust "rustc ${ver:-missing} is too old"
 fi
+cargo clippy --version >/dev/null 2>&1 || need_rust "cargo clippy is missing"
+cargo fmt --version >/dev/null 2>&1 || need_rust "cargo fmt is missing"

@@ -72,8 +72,9 @@ impl Checker {
     }
 }
 
-/// Checks a resource name: a lowercase DNS subdomain (RFC 1123 labels joined by `.`), at most
-/// 253 characters.
+/// Checks a resource name: a DNS-1123 subdomain (as Calico and Kubernetes require) — lowercase
+/// labels of letters, digits and `-`, each starting and ending with a letter or digit, joined by
+/// `.`; at most 253 characters.
 pub fn resource_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("is required".into());
@@ -81,17 +82,23 @@ pub fn resource_name(name: &str) -> Result<(), String> {
     if name.len() > 253 {
         return Err(format!("{name:?} is longer than 253 characters"));
     }
-    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c);
-    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let first = name.chars().next().is_some_and(alnum);
-    let last = name.chars().last().is_some_and(alnum);
-    if !name.chars().all(ok_char) || !first || !last {
+    if !name.split('.').all(dns_label) {
         return Err(format!(
-            "{name:?} is not a valid name: use lowercase letters, digits, '-', '.' and '_', \
-             starting and ending with a letter or digit"
+            "{name:?} is not a valid name: use lowercase letters, digits, '-' and '.', \
+             each part starting and ending with a letter or digit"
         ));
     }
     Ok(())
+}
+
+/// RFC 1123 label: 1–63 of `[a-z0-9-]`, not starting or ending with `-`.
+fn dns_label(s: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| alnum(c) || c == '-')
+        && s.chars().next().is_some_and(alnum)
+        && s.chars().last().is_some_and(alnum)
 }
 
 fn qualified_name_part(s: &str) -> bool {
@@ -109,8 +116,7 @@ pub fn label_key(key: &str) -> Result<(), String> {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
     };
-    let prefix_ok = prefix
-        .is_none_or(|p| !p.is_empty() && p.len() <= 253 && p.split('.').all(qualified_name_part));
+    let prefix_ok = prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(dns_label));
     if !prefix_ok || !qualified_name_part(name) {
         return Err(format!(
             "label key {key:?} is not valid ([prefix/]name, name ≤ 63 characters)"
@@ -183,6 +189,9 @@ mod tests {
         assert!(resource_name("-lead").is_err());
         assert!(resource_name("trail.").is_err());
         assert!(resource_name("sp ace").is_err());
+        assert!(resource_name("under_score").is_err());
+        assert!(resource_name("a..b").is_err());
+        assert!(resource_name("a.-b").is_err());
         assert!(resource_name(&"a".repeat(254)).is_err());
     }
 
@@ -192,6 +201,7 @@ mod tests {
         assert!(label_key("kubernetes.io/hostname").is_ok());
         assert!(label_key("node-role.kubernetes.io/node").is_ok());
         assert!(label_key("/x").is_err());
+        assert!(label_key("Example.COM/x").is_err());
         assert!(label_key("a b").is_err());
         assert!(label_key(&"k".repeat(64)).is_err());
         assert!(label_value("").is_ok());

@@ -73,20 +73,37 @@ pub fn parse_resources(text: &str) -> Result<Vec<Resource>, DocumentError> {
 pub fn parse_values(text: &str) -> Result<Vec<Value>, DocumentError> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        let mut out = Vec::new();
-        for v in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
-            let v = v.map_err(|e| DocumentError::Syntax {
-                line: Some(e.line()),
-                column: Some(e.column()),
-                message: strip_location(&e.to_string()),
-            })?;
-            match v {
-                Value::Array(items) => out.extend(items),
-                v => out.push(v),
-            }
+        // JSON has quoted keys; YAML in flow style (`{apiVersion: …}`) usually does not. Quoted
+        // keys get JSON's errors (with JSON's line and column); otherwise YAML reads it.
+        let first = trimmed.trim_start_matches(|c: char| c == '{' || c == '[' || c.is_whitespace());
+        if first.is_empty() || first.starts_with(['"', '}', ']']) {
+            return parse_json(text);
         }
-        return Ok(out);
     }
+    parse_yaml(text)
+}
+
+fn split_array(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(items) => items,
+        v => vec![v],
+    }
+}
+
+fn parse_json(text: &str) -> Result<Vec<Value>, DocumentError> {
+    let mut out = Vec::new();
+    for v in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+        let v = v.map_err(|e| DocumentError::Syntax {
+            line: Some(e.line()),
+            column: Some(e.column()),
+            message: strip_location(&e.to_string()),
+        })?;
+        out.extend(split_array(v));
+    }
+    Ok(out)
+}
+
+fn parse_yaml(text: &str) -> Result<Vec<Value>, DocumentError> {
     let mut out = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
         let v = Value::deserialize(doc).map_err(|e| {
@@ -98,7 +115,7 @@ pub fn parse_values(text: &str) -> Result<Vec<Value>, DocumentError> {
             }
         })?;
         if !v.is_null() {
-            out.push(v);
+            out.extend(split_array(v));
         }
     }
     Ok(out)

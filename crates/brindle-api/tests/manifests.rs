@@ -135,6 +135,27 @@ items:
 }
 
 #[test]
+fn calico_exports_with_empty_modes_and_flow_style_yaml_apply() {
+    let rs = parse_resources(&pool(
+        "  cidr: 10.0.0.0/16\n  ipipMode: \"\"\n  vxlanMode: Never\n",
+    ))
+    .expect("empty ipipMode is unset");
+    let Resource::IpPool(p) = &rs[0] else {
+        panic!()
+    };
+    assert_eq!(p.spec.ipip_mode, None);
+    let flow = "{apiVersion: projectcalico.org/v3, kind: IPPool, metadata: {name: p}, spec: {cidr: 10.9.0.0/16}}\n";
+    assert_eq!(parse_resources(flow).expect("flow-style YAML").len(), 1);
+    let meta = "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: n1\n  generateName: n-\n  managedFields: [{manager: kubectl}]\n  ownerReferences: [{kind: X, name: y}]\n";
+    assert_eq!(
+        parse_resources(meta)
+            .expect("Kubernetes metadata fields")
+            .len(),
+        1
+    );
+}
+
+#[test]
 fn dotted_as_numbers() {
     let m = "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.1, asNumber: \"1.10\"}\n";
     let rs = parse_resources(m).expect("dotted");
@@ -190,7 +211,7 @@ fn bad_input_names_kind_name_and_field() {
         ("apiVersion: projectcalico.org/v3\nkind: Gadget\nmetadata: {name: x}\n".into(), r#"document 1: Gadget "x": kind: "Gadget" is not a kind brindle knows"#),
         ("apiVersion: projectcalico.org/v3\nkind: ippool\nmetadata: {name: x}\n".into(), r#"document 1: ippool "x": kind: "ippool" is not a kind brindle knows (did you mean IPPool?)"#),
         ("apiVersion: v1\nkind: IPPool\nmetadata: {name: x}\n".into(), r#"document 1: IPPool "x": apiVersion: "v1" is not supported; use projectcalico.org/v3"#),
-        ("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: Pool_A}\nspec: {cidr: 10.0.0.0/16}\n".into(), r#"document 1: IPPool "Pool_A": metadata.name: "Pool_A" is not a valid name: use lowercase letters, digits, '-', '.' and '_', starting and ending with a letter or digit"#),
+        ("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: Pool_A}\nspec: {cidr: 10.0.0.0/16}\n".into(), r#"document 1: IPPool "Pool_A": metadata.name: "Pool_A" is not a valid name: use lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit"#),
         ("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: a, colour: red}\nspec: {cidr: 10.0.0.0/16}\n".into(), r#"document 1: IPPool "a": metadata.colour: unknown field"#),
         ("apiVersion: projectcalico.org/v3\nkind: IPAMConfiguration\nmetadata: {name: mine}\nspec: {strictAffinity: true}\n".into(), r#"document 1: IPAMConfiguration "mine": metadata.name: "mine" must be "default""#),
         ("apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: default}\nspec: {vxlanVNI: 0}\n".into(), r#"document 1: FelixConfiguration "default": spec.vxlanVNI: 0 is outside 1..=16777215"#),
@@ -204,6 +225,7 @@ fn bad_input_names_kind_name_and_field() {
         ("kind: IPPool\nmetadata: {name: x}\n".into(), r#"document 1: IPPool "x": apiVersion: is required"#),
         ("- just\n- a list\n".into(), "document 1: a resource must be a mapping"),
         ("".into(), "no resources found"),
+        (bgpconfig("default", "  asNumber: 0\n"), r#"document 1: BGPConfiguration "default": spec.asNumber: 0 is not a valid AS number"#),
     ];
     for (text, want) in cases {
         let got = parse_resources(&text).expect_err(&text).to_string();

@@ -36,6 +36,9 @@ pub enum ClientError {
         /// The stored resourceVersion.
         current: String,
     },
+    /// A concurrent change got in the way; nothing was written and the same call may succeed.
+    #[error("{0}; nothing was written, retry")]
+    Retry(String),
     /// The resource is invalid, or the change is not allowed.
     #[error(transparent)]
     Invalid(#[from] ResourceError),

@@ -9,6 +9,10 @@ use crate::DEFAULT_NAMESPACE;
 /// Prefix of every brindle key.
 pub const KEY_ROOT: &str = "/brindle/v3/";
 
+/// A key every IPPool write bumps, so that concurrent overlap checks conflict (see `write`).
+/// `meta` is no kind's plural, so it never shows up in a listing.
+pub const POOL_GUARD_KEY: &str = "/brindle/v3/meta/ippool-guard";
+
 /// The key of one resource. Namespaced kinds without a namespace use `default`.
 pub fn key_for(kind: Kind, namespace: Option<&str>, name: &str) -> String {
     if kind.namespaced() {

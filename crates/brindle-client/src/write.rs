@@ -6,6 +6,7 @@ use brindle_api::net::Cidr;
 use brindle_api::{Kind, Resource, ResourceError};
 use brindle_store::{KeyValue, Op, StoreError};
 
+use crate::keys::POOL_GUARD_KEY;
 use crate::stamp::{new_uid, now_rfc3339};
 use crate::{Client, ClientError, Result, decode, key_for};
 
@@ -49,8 +50,9 @@ pub(crate) fn write_all(
         let existing = client.store.get(&key)?;
         plan.push(plan_one(mode, key, r, existing)?);
     }
-    check_pool_overlaps(client, &plan)?;
-    let ops: Vec<Op> = plan.iter().map(|p| p.op.clone()).collect();
+    let guard = check_pool_overlaps(client, &plan)?;
+    let mut ops: Vec<Op> = plan.iter().map(|p| p.op.clone()).collect();
+    ops.extend(guard);
     let written = client.store.txn(&ops).map_err(|e| store_error(e, &plan))?;
     plan.into_iter()
         .zip(written)
@@ -79,7 +81,7 @@ fn plan_one(
             m.creation_timestamp = Some(now_rfc3339());
             let op = Op::Create {
                 key: key.clone(),
-                value: encode(&r),
+                value: encode(&r)?,
             };
             Ok(Planned {
                 key,
@@ -107,7 +109,7 @@ fn plan_one(
             m.creation_timestamp = old.metadata().creation_timestamp.clone();
             let op = Op::Update {
                 key: key.clone(),
-                value: encode(&r),
+                value: encode(&r)?,
                 expected: kv.mod_revision,
             };
             Ok(Planned {
@@ -123,9 +125,13 @@ pub(crate) fn delete_all(
     client: &Client,
     targets: &[(Kind, Option<String>, String, Option<String>)],
 ) -> Result<Vec<Resource>> {
-    let mut plan = Vec::with_capacity(targets.len());
+    let mut plan: Vec<Planned> = Vec::with_capacity(targets.len());
     for (kind, ns, name, rv) in targets {
         let key = key_for(*kind, ns.as_deref(), name);
+        if plan.iter().any(|p| p.key == key) {
+            let msg = "appears twice in the input";
+            return Err(ResourceError::single(kind.name(), name, "metadata.name", msg).into());
+        }
         let Some(kv) = client.store.get(&key)? else {
             return Err(ClientError::NotFound {
                 kind: *kind,
@@ -156,14 +162,30 @@ pub(crate) fn delete_all(
 }
 
 /// The manifest form without `resourceVersion` (the datastore revision is the version).
-fn encode(r: &Resource) -> Vec<u8> {
+fn encode(r: &Resource) -> Result<Vec<u8>> {
     let mut r = r.clone();
     r.metadata_mut().resource_version = None;
-    serde_json::to_vec(&r.to_value()).unwrap_or_default()
+    serde_json::to_vec(&r.to_value()).map_err(|e| {
+        ClientError::Store(StoreError::Backend(format!(
+            "cannot encode {} {:?}: {e}",
+            r.kind(),
+            r.name()
+        )))
+    })
 }
 
-/// Translates a transaction failure back to the resource it concerns.
+/// Translates a transaction failure back to the resource it concerns. A failure on the pool
+/// guard key means another writer changed the pools meanwhile.
 fn store_error(e: StoreError, plan: &[Planned]) -> ClientError {
+    let guard_hit = matches!(&e,
+        StoreError::AlreadyExists { key } | StoreError::NotFound { key } | StoreError::Conflict { key, .. }
+            if key == POOL_GUARD_KEY);
+    if guard_hit {
+        return ClientError::Retry(
+            "IP pools were changed by another writer while this write checked them for overlaps"
+                .into(),
+        );
+    }
     let find = |key: &str| {
         plan.iter()
             .find(|p| p.key == key)
@@ -196,7 +218,12 @@ fn store_error(e: StoreError, plan: &[Planned]) -> ClientError {
 }
 
 /// IP pools may not overlap each other (Calico rejects an overlapping pool on create).
-fn check_pool_overlaps(client: &Client, plan: &[Planned]) -> Result<()> {
+///
+/// The check reads the stored pools and then writes in a separate transaction; so that two
+/// concurrent writers of overlapping pools cannot both pass it, every pool write also bumps a
+/// guard key at the revision read before the check (returned as an extra operation): the second
+/// writer's transaction then fails as a conflict.
+fn check_pool_overlaps(client: &Client, plan: &[Planned]) -> Result<Option<Op>> {
     let incoming: Vec<(String, Cidr)> = plan
         .iter()
         .filter_map(|p| match &p.resource {
@@ -205,8 +232,19 @@ fn check_pool_overlaps(client: &Client, plan: &[Planned]) -> Result<()> {
         })
         .collect();
     if incoming.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
+    let guard = match client.store.get(POOL_GUARD_KEY)? {
+        Some(kv) => Op::Update {
+            key: POOL_GUARD_KEY.into(),
+            value: b"ippools".to_vec(),
+            expected: kv.mod_revision,
+        },
+        None => Op::Create {
+            key: POOL_GUARD_KEY.into(),
+            value: b"ippools".to_vec(),
+        },
+    };
     let (stored, _) = client.list(Kind::IpPool, None)?;
     let mut all: Vec<(String, Cidr)> = stored
         .iter()
@@ -223,5 +261,5 @@ fn check_pool_overlaps(client: &Client, plan: &[Planned]) -> Result<()> {
         }
         all.push((name, net));
     }
-    Ok(())
+    Ok(Some(guard))
 }

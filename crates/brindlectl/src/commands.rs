@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use brindle_api::{AsNumber, Kind, Resource, list_value, parse_resources};
-use brindle_client::{Client, WriteMode};
+use brindle_client::{Client, ClientError, WriteMode};
 use serde_json::Value;
 
 use crate::cli::{Cli, Command, DatastoreFlags, Output};
@@ -14,49 +14,53 @@ use crate::config::{self, Settings};
 
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<String, String> {
-    if let Command::Version = cli.command {
-        return Ok(format!(
+    let flags = &cli.datastore;
+    match cli.command {
+        Command::Version => Ok(format!(
             "Client Version:    v{}\n",
             env!("CARGO_PKG_VERSION")
-        ));
-    }
-    let client = connect(&cli.datastore)?;
-    match cli.command {
+        )),
         Command::Get {
             kind,
             names,
             output,
             namespace,
             all_namespaces,
-        } => get(
-            &client,
-            &kind,
-            &names,
-            output,
-            namespace.as_deref(),
-            all_namespaces,
-        ),
-        Command::Create(f) => write(&client, WriteMode::Create, &f.filename),
-        Command::Apply(f) => write(&client, WriteMode::Apply, &f.filename),
-        Command::Replace(f) => write(&client, WriteMode::Replace, &f.filename),
+        } => {
+            let client = connect(flags)?;
+            get(
+                &client,
+                &kind,
+                &names,
+                output,
+                namespace.as_deref(),
+                all_namespaces,
+            )
+        }
+        Command::Create(f) => write(&connect(flags)?, WriteMode::Create, &f.filename),
+        Command::Apply(f) => write(&connect(flags)?, WriteMode::Apply, &f.filename),
+        Command::Replace(f) => write(&connect(flags)?, WriteMode::Replace, &f.filename),
         Command::Delete {
             kind,
             names,
             filename,
             namespace,
-        } => delete(
-            &client,
-            kind.as_deref(),
-            &names,
-            filename.as_deref(),
-            namespace.as_deref(),
-        ),
+        } => {
+            let client = connect(flags)?;
+            delete(
+                &client,
+                kind.as_deref(),
+                &names,
+                filename.as_deref(),
+                namespace.as_deref(),
+            )
+        }
         Command::Patch {
             kind,
             name,
             patch,
             namespace,
-        } => patch_cmd(&client, &kind, &name, &patch, namespace.as_deref()),
+        } => patch_cmd(&connect(flags)?, &kind, &name, &patch, namespace.as_deref()),
         Command::Label {
             kind,
             name,
@@ -64,16 +68,18 @@ pub fn run(cli: Cli) -> Result<String, String> {
             overwrite,
             remove,
             namespace,
-        } => label_cmd(
-            &client,
-            &kind,
-            &name,
-            &label,
-            overwrite,
-            remove,
-            namespace.as_deref(),
-        ),
-        Command::Version => Ok(String::new()),
+        } => {
+            let client = connect(flags)?;
+            label_cmd(
+                &client,
+                &kind,
+                &name,
+                &label,
+                overwrite,
+                remove,
+                namespace.as_deref(),
+            )
+        }
     }
 }
 
@@ -205,8 +211,20 @@ fn write(client: &Client, mode: WriteMode, file: &str) -> Result<String, String>
     };
     let written = client
         .write_all(mode, resources)
-        .map_err(|e| format!("nothing was {verb}: {e}"))?;
+        .map_err(|e| failure(verb, e))?;
     Ok(summary(verb, &written))
+}
+
+/// Words for a failed write: a refused write changed nothing; a datastore failure may have
+/// happened after the write was applied, so say so instead of promising.
+fn failure(verb: &str, e: ClientError) -> String {
+    match e {
+        ClientError::Store(e) => {
+            format!("{e} (the change may or may not have been {verb}; check with `brindlectl get`)")
+        }
+        e @ (ClientError::Corrupt { .. } | ClientError::Retry(_)) => e.to_string(),
+        e => format!("nothing was {verb}: {e}"),
+    }
 }
 
 fn delete(
@@ -244,7 +262,7 @@ fn delete(
     };
     let deleted = client
         .delete_all(&targets)
-        .map_err(|e| format!("nothing was deleted: {e}"))?;
+        .map_err(|e| failure("deleted", e))?;
     Ok(summary("deleted", &deleted))
 }
 
@@ -278,6 +296,11 @@ fn patch_cmd(
     let kind = kind_of(kind)?;
     let patch: Value =
         serde_json::from_str(patch).map_err(|e| format!("patch is not valid JSON: {e}"))?;
+    if !patch.is_object() {
+        return Err(
+            "patch must be a JSON object, e.g. '{\"spec\":{\"natOutgoing\":false}}'".into(),
+        );
+    }
     let current = client.get(kind, ns, name).map_err(|e| e.to_string())?;
     let mut value = current.to_value();
     merge_patch(&mut value, &patch);
@@ -326,7 +349,6 @@ fn label_cmd(
         labels.insert(k.to_string(), v.to_string());
         format!("Successfully set label {k} on {kind} {name}\n")
     };
-    r.validate().map_err(|e| e.to_string())?;
     client.replace(r).map_err(|e| e.to_string())?;
     Ok(msg)
 }

@@ -10,6 +10,9 @@ use serde::Deserialize;
 /// Default location of the config file.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/brindle/brindlectl.cfg";
 
+/// Environment variable that moves the default config file (for several clusters, or tests).
+pub const CONFIG_FILE_ENV: &str = "BRINDLECTL_CONFIG";
+
 /// Datastore settings as written in the file, the environment or flags; unset fields inherit.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -148,9 +151,11 @@ pub fn resolve(
 ) -> Result<Settings, String> {
     let mut s = Settings::default();
     if config_flag.is_none() {
-        let default = Path::new(DEFAULT_CONFIG_FILE);
+        let default = std::env::var_os(CONFIG_FILE_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
         if default.exists() {
-            s.merge(Settings::from_file(default)?);
+            s.merge(Settings::from_file(&default)?);
         }
     }
     s.merge(env);

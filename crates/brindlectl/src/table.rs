@@ -15,7 +15,12 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
         for (i, cell) in cells.iter().enumerate() {
             s.push_str(cell);
             if i + 1 < cells.len() {
-                let pad = width[i] - cell.chars().count() + 3;
+                let pad = width
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(cell.chars().count())
+                    + 3;
                 s.extend(std::iter::repeat_n(' ', pad));
             }
         }

@@ -117,6 +117,23 @@ impl Env {
     }
 }
 
+/// Keeps the caller's environment and the machine's config file out of a test run.
+fn isolate(cmd: &mut Command) {
+    for v in [
+        "DATASTORE_TYPE",
+        "DATASTORE_PATH",
+        "ETCD_ENDPOINTS",
+        "ETCD_CA_CERT_FILE",
+        "ETCD_CERT_FILE",
+        "ETCD_KEY_FILE",
+        "ETCD_USERNAME",
+        "ETCD_PASSWORD",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.env("BRINDLECTL_CONFIG", "/nonexistent/brindlectl.cfg");
+}
+
 fn check_failure(o: Out, args: &[&str]) -> String {
     assert_eq!(
         o.code,
@@ -516,6 +533,46 @@ fn config_file_env_and_flags_layer() {
         &["--config"],
     );
     assert!(e.contains("datastoreTyp"), "{e}");
+}
+
+#[test]
+fn usage_errors_are_one_line_with_exit_1_and_closed_pipes_are_quiet() {
+    let env = Env::sqlite();
+    for args in [
+        &["get"][..],
+        &["get", "nodes", "-o", "bogus"],
+        &["frobnicate"],
+        &["label", "nodes"],
+    ] {
+        let e = check_failure(env.run_with(args, None, false), args);
+        assert!(e.ends_with("(see brindlectl --help)"), "{e}");
+    }
+    let o = env.run_with(&["--help"], None, false);
+    assert_eq!(o.code, Some(0));
+    assert!(o.stdout.contains("Usage"), "{}", o.stdout);
+    // A reader that goes away early (`| head -1`) gets no panic and no error message.
+    env.ok(&["apply", "-f", example("nodes.yaml").to_str().unwrap()]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_brindlectl"));
+    isolate(&mut cmd);
+    let mut child = cmd
+        .args(["get", "nodes", "-o", "yaml"])
+        .args(&env.flags)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_ne!(
+        o.status.code(),
+        Some(101),
+        "no panic: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+    // A patch that is not an object says so.
+    let e = env.fail(&["patch", "node", "kube-worker01", "-p", "[1]"]);
+    assert!(e.contains("patch must be a JSON object"), "{e}");
 }
 
 #[test]

@@ -174,6 +174,9 @@ impl Spec for BgpConfigurationSpec {
         if let Some(s) = &self.log_severity_screen {
             check_log_severity("spec.logSeverityScreen", s, c);
         }
+        if self.as_number == Some(AsNumber(0)) {
+            c.err("spec.asNumber", "0 is not a valid AS number");
+        }
         if self.listen_port == Some(0) {
             c.err("spec.listenPort", "0 is outside 1..=65535");
         }

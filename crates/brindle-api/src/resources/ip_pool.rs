@@ -15,11 +15,20 @@ use crate::net::Cidr;
 pub struct IpPoolSpec {
     /// The pool's range; stored in canonical form (host bits cleared).
     pub cidr: String,
-    /// VXLAN encapsulation. Default `Never`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// VXLAN encapsulation. Default `Never` (an empty string means the default, as in Calico).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "empty_is_none"
+    )]
     pub vxlan_mode: Option<EncapMode>,
-    /// IP-in-IP encapsulation. Default `Never`.
-    #[serde(default, rename = "ipipMode", skip_serializing_if = "Option::is_none")]
+    /// IP-in-IP encapsulation. Default `Never` (an empty string means the default).
+    #[serde(
+        default,
+        rename = "ipipMode",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "empty_is_none"
+    )]
     pub ipip_mode: Option<EncapMode>,
     /// Masquerade traffic from pods to destinations outside all pools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +55,18 @@ pub struct IpPoolSpec {
     /// `Automatic` (default) or `Manual` (only when asked for by name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignment_mode: Option<AssignmentMode>,
+}
+
+/// Reads an encapsulation mode, taking `""` (which Calico's own exports contain) as unset.
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<EncapMode>, D::Error> {
+    let v: Option<String> = Option::deserialize(d)?;
+    match v.as_deref() {
+        None | Some("") => Ok(None),
+        Some(s) => {
+            use serde::de::IntoDeserializer;
+            EncapMode::deserialize(s.into_deserializer()).map(Some)
+        }
+    }
 }
 
 /// Encapsulation mode of a pool.
