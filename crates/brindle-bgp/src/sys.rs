@@ -21,15 +21,30 @@ const IPV6_MINHOPCOUNT: libc::c_int = 73;
 /// (u16), interface index (i32), then the key.
 const MD5SIG_LEN: usize = 128 + 1 + 1 + 2 + 4 + MD5_MAX_KEY_LEN;
 
-fn setsockopt(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int, value: &[u8]) -> io::Result<()> {
+fn setsockopt(
+    fd: &impl AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &[u8],
+) -> io::Result<()> {
     let len = libc::socklen_t::try_from(value.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "option too long"))?;
     // SAFETY: `value` is a live, initialised buffer of `len` bytes for the duration of the call;
     // the kernel copies it and keeps no pointer. `fd` is a descriptor owned by the caller.
     let rc = unsafe {
-        libc::setsockopt(fd.as_raw_fd(), level, name, value.as_ptr().cast::<libc::c_void>(), len)
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            value.as_ptr().cast::<libc::c_void>(),
+            len,
+        )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// RFC 2385: sign (and require signatures on) every segment exchanged with `peer` on this
@@ -65,7 +80,12 @@ pub fn set_gtsm(fd: &impl AsRawFd, ipv6: bool, hops: u8) -> io::Result<()> {
     let min = i32::from(255u8.saturating_sub(hops.saturating_sub(1)));
     let max = 255i32;
     if ipv6 {
-        setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, &max.to_ne_bytes())?;
+        setsockopt(
+            fd,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_UNICAST_HOPS,
+            &max.to_ne_bytes(),
+        )?;
         setsockopt(fd, libc::IPPROTO_IPV6, IPV6_MINHOPCOUNT, &min.to_ne_bytes())
     } else {
         setsockopt(fd, libc::IPPROTO_IP, libc::IP_TTL, &max.to_ne_bytes())?;

@@ -1,1 +1,7 @@
-//! (in progress)
+//! The tokio driver: one task owns the RIB and every peer's FSM and receives messages from
+//! connection tasks, timers and the API; sockets are read and written in their own tasks.
+
+mod config;
+pub mod net;
+
+pub use config::{NextHopMode, PeerConfig, SpeakerConfig};

@@ -1,0 +1,94 @@
+//! TCP sockets for BGP: outgoing connections and listeners with the options peers ask for.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use super::config::PeerConfig;
+use crate::sys;
+
+/// Connects to `peer`, from its source address, with its MD5 key and GTSM set before the SYN.
+/// The error is in words for the status (`connection refused by 10.0.0.2:179`).
+pub async fn connect(peer: &PeerConfig, timeout: Duration) -> Result<TcpStream, String> {
+    let dest = SocketAddr::new(peer.address, peer.port);
+    let socket = match dest {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(|e| format!("cannot create a socket for {dest}: {e}"))?;
+    if let Some(src) = peer.source {
+        socket.set_reuseaddr(true).map_err(|e| e.to_string())?;
+        socket
+            .bind(SocketAddr::new(src, 0))
+            .map_err(|e| format!("cannot bind source address {src}: {e}"))?;
+    }
+    if let Some(pw) = &peer.password {
+        sys::set_tcp_md5(&socket, peer.address, pw.as_bytes())
+            .map_err(|e| format!("cannot set the TCP MD5 password: {e}"))?;
+    }
+    if let Some(hops) = peer.ttl_security {
+        sys::set_gtsm(&socket, dest.is_ipv6(), hops)
+            .map_err(|e| format!("cannot set GTSM: {e}"))?;
+    }
+    let _ = socket.set_nodelay(true);
+    match tokio::time::timeout(timeout, socket.connect(dest)).await {
+        Err(_) => Err(format!(
+            "TCP connect to {dest} timed out after {}s",
+            timeout.as_secs()
+        )),
+        Ok(Err(e)) => Err(describe_connect_error(dest, &e, peer.password.is_some())),
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
+    }
+}
+
+fn describe_connect_error(dest: SocketAddr, e: &io::Error, md5: bool) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => format!(
+            "TCP connection refused by {dest} (nothing listening, or the peer is not configured for us)"
+        ),
+        io::ErrorKind::TimedOut if md5 => {
+            format!("TCP connect to {dest} timed out (MD5 password mismatch suspected)")
+        }
+        io::ErrorKind::TimedOut => format!("TCP connect to {dest} timed out"),
+        _ => format!("TCP connect to {dest} failed: {e}"),
+    }
+}
+
+/// Opens a listening socket on `addr` (with `SO_REUSEADDR`; IPv6 sockets accept IPv4 too unless
+/// the address is a specific IPv6 address).
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// Installs (or with `None`, removes) the MD5 key for `peer` on a listener.
+/// On a dual-stack IPv6 listener an IPv4 peer appears as `::ffff:a.b.c.d`, and its key must be
+/// installed under that address.
+pub fn set_listener_password(
+    listener: &TcpListener,
+    peer: IpAddr,
+    password: Option<&str>,
+) -> io::Result<()> {
+    let v6_listener = listener.local_addr()?.is_ipv6();
+    let key_addr = match peer {
+        IpAddr::V4(a) if v6_listener => IpAddr::V6(a.to_ipv6_mapped()),
+        other => other,
+    };
+    sys::set_tcp_md5(listener, key_addr, password.unwrap_or("").as_bytes())
+}
+
+/// Applies GTSM to an accepted connection.
+pub fn set_accepted_gtsm(stream: &TcpStream, hops: u8) -> io::Result<()> {
+    let v6 = stream.peer_addr().map(|a| a.is_ipv6()).unwrap_or(false);
+    sys::set_gtsm(stream, v6, hops)
+}
