@@ -11,6 +11,11 @@ PACKAGES=(
   build-essential      # cc for the bundled SQLite
   pkg-config
   ca-certificates
+  bird2                # BGP peers for brindle-lab's interop tests (bird, birdc)
+  frr                  # BGP peers: FRR's bgpd and zebra, vtysh
+  gobgpd               # BGP peers: gobgpd and the gobgp CLI
+  iproute2             # ip netns / veth / bridge for the test networks
+  iputils-ping         # ping between lab hosts
 )
 
 missing=()
@@ -25,8 +30,20 @@ if ((${#missing[@]})); then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
+  # bird2 and frr (and gobgpd, under systemd) come with system services that start on install;
+  # brindle-lab runs its own daemons inside network namespaces, so keep them from starting: a
+  # policy-rc.d that denies starts (Debian's mechanism; container images usually ship one) for
+  # the duration of the install, and the services disabled for later boots.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now -q bird.service frr.service gobgpd.service 2>/dev/null || true
+  fi
 fi
 
 # Debian's etcd-server package enables a system etcd service; brindle's tests start their own on
