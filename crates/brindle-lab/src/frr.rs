@@ -1,0 +1,1 @@
+//! FRR (placeholder)
