@@ -181,7 +181,14 @@ impl BgpDaemon for Bird {
 
     fn route(&self, prefix: IpPrefix) -> Result<Vec<RouteInfo>> {
         let p = prefix.to_string();
-        let out = self.birdc(&["show", "route", "for", &p, "all"])?;
+        let out = match self.birdc(&["show", "route", "for", &p, "all"]) {
+            Ok(out) => out,
+            // birdc exits 1 after "Network not found".
+            Err(Error::Command { stderr, .. }) if stderr.contains("Network not found") => {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e),
+        };
         Ok(parse_routes(&out)
             .into_iter()
             .filter(|r| r.prefix == prefix)
@@ -320,7 +327,10 @@ pub(crate) fn render(host: &Host, config: &BgpConfig, dir: &std::path::Path) -> 
 
 /// Finds a protocol's state in `birdc show protocols all <name>` output.
 fn parse_protocol_state(out: &str, name: &str) -> Option<String> {
-    if let Some(state) = out.lines().find_map(|l| l.trim().strip_prefix("BGP state:")) {
+    if let Some(state) = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("BGP state:"))
+    {
         return Some(state.trim().to_string());
     }
     // Not a BGP protocol: "name  Proto  Table  State  Since  Info".
@@ -360,7 +370,10 @@ pub(crate) fn parse_routes(out: &str) -> Vec<RouteInfo> {
         let Some(close) = rest[open..].find(']').map(|c| open + c) else {
             continue;
         };
-        let source = rest[open + 1..close].split_whitespace().next().unwrap_or("");
+        let source = rest[open + 1..close]
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
         if source == CONNECTED {
             continue;
         }
@@ -399,7 +412,10 @@ fn apply_attribute(r: &mut RouteInfo, line: &str) {
         "BGP.community" => {
             r.communities = value
                 .split_whitespace()
-                .map(|c| c.trim_matches(|ch| ch == '(' || ch == ')').replace(',', ":"))
+                .map(|c| {
+                    c.trim_matches(|ch| ch == '(' || ch == ')')
+                        .replace(',', ":")
+                })
                 .collect();
         }
         _ => {}
@@ -473,11 +489,17 @@ n0         BGP        ---        up     03:24:42.132  Established
   BGP state:          Established
     Neighbor address: 10.250.1.3
 ";
-        assert_eq!(parse_protocol_state(out, "n0").as_deref(), Some("Established"));
+        assert_eq!(
+            parse_protocol_state(out, "n0").as_deref(),
+            Some("Established")
+        );
         let out = "BIRD 2.0.12 ready.
 Name       Proto      Table      State  Since         Info
 originate4 Static     master4    up     03:24:14.729
 ";
-        assert_eq!(parse_protocol_state(out, "originate4").as_deref(), Some("up"));
+        assert_eq!(
+            parse_protocol_state(out, "originate4").as_deref(),
+            Some("up")
+        );
     }
 }

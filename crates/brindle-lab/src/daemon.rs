@@ -100,22 +100,24 @@ pub trait BgpDaemon {
         timeout: Duration,
         accept: &dyn Fn(&RouteInfo) -> bool,
     ) -> Result<RouteInfo> {
-        let mut last = Vec::new();
+        let mut last = String::from("(no answer)");
         let found = wait_for(timeout, || match self.route(prefix) {
             Ok(paths) => {
                 let hit = paths.iter().find(|r| r.best && accept(r)).cloned();
-                last = paths;
+                last = describe_routes(&paths);
                 hit
             }
-            Err(_) => None,
+            Err(e) => {
+                last = e.to_string();
+                None
+            }
         });
         found.ok_or_else(|| {
             let all = self.routes().map(|r| describe_routes(&r));
             Error::Timeout {
                 what: format!(
-                    "{}: a matching best path for {prefix}; paths for it:\n{}\nwhole RIB:\n{}",
+                    "{}: a matching best path for {prefix}; paths for it:\n{last}\nwhole RIB:\n{}",
                     self.describe(),
-                    describe_routes(&last),
                     all.unwrap_or_else(|e| e.to_string())
                 ),
                 timeout,
@@ -131,21 +133,20 @@ pub trait BgpDaemon {
 
     /// Waits until the daemon has no path at all for `prefix`.
     fn wait_no_route(&self, prefix: IpPrefix, timeout: Duration) -> Result<()> {
-        let mut last = Vec::new();
+        let mut last = String::from("(no answer)");
         let gone = wait_for(timeout, || match self.route(prefix) {
             Ok(paths) if paths.is_empty() => Some(()),
             Ok(paths) => {
-                last = paths;
+                last = format!("still there:\n{}", describe_routes(&paths));
                 None
             }
-            Err(_) => None,
+            Err(e) => {
+                last = e.to_string();
+                None
+            }
         });
         gone.ok_or_else(|| Error::Timeout {
-            what: format!(
-                "{}: {prefix} to be withdrawn; still there:\n{}",
-                self.describe(),
-                describe_routes(&last)
-            ),
+            what: format!("{}: {prefix} to be withdrawn; {last}", self.describe()),
             timeout,
             log_tail: self.log_tail(LOG_TAIL_LINES),
         })

@@ -6,7 +6,10 @@ use std::time::Duration;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong while building a lab or driving a daemon in it.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same text as `Display`, so a test returning `Result<()>` shows the
+/// message (and a daemon's log tail) readably.
+#[derive(thiserror::Error)]
 pub enum Error {
     /// A system call or file operation failed.
     #[error("{context}: {source}")]
@@ -65,6 +68,12 @@ pub enum Error {
     },
 }
 
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
 impl Error {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
@@ -92,6 +101,9 @@ fn tail_suffix(tail: &str) -> String {
     if tail.trim().is_empty() {
         String::new()
     } else {
-        format!("\n--- log tail ---\n{}\n--- end of log tail ---", tail.trim_end())
+        format!(
+            "\n--- log tail ---\n{}\n--- end of log tail ---",
+            tail.trim_end()
+        )
     }
 }

@@ -52,14 +52,24 @@ impl Host {
         // host's: neither end ever exists in the machine's own namespace.
         run_ok(
             "ip",
-            &["-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", ns],
+            &[
+                "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
+                ns,
+            ],
         )?;
-        run_ok("ip", &["-n", &sw, "link", "set", &port, "master", BRIDGE, "up"])?;
+        run_ok(
+            "ip",
+            &["-n", &sw, "link", "set", &port, "master", BRIDGE, "up"],
+        )?;
         // No duplicate address detection: addresses (link-local included) are usable at once.
         run_ok(
             "ip",
             &[
-                "netns", "exec", ns, "sysctl", "-qw",
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
                 "net.ipv6.conf.all.accept_dad=0",
                 "net.ipv6.conf.default.accept_dad=0",
                 "net.ipv6.conf.eth0.accept_dad=0",
@@ -70,7 +80,10 @@ impl Host {
         let a4 = format!("{ipv4}/{IPV4_PREFIX_LEN}");
         let a6 = format!("{ipv6}/{IPV6_PREFIX_LEN}");
         run_ok("ip", &["-n", ns, "addr", "add", &a4, "dev", "eth0"])?;
-        run_ok("ip", &["-n", ns, "addr", "add", &a6, "dev", "eth0", "nodad"])?;
+        run_ok(
+            "ip",
+            &["-n", ns, "addr", "add", &a6, "dev", "eth0", "nodad"],
+        )?;
         Ok(Host {
             lab,
             name: name.to_string(),
@@ -171,7 +184,14 @@ impl Host {
 
     /// The main routing table of a family, parsed from `ip -j route`.
     pub fn routes(&self, family: Family) -> Result<Vec<KernelRoute>> {
-        let args = ["-n", self.ns.as_str(), "-j", family.ip_flag(), "route", "show"];
+        let args = [
+            "-n",
+            self.ns.as_str(),
+            "-j",
+            family.ip_flag(),
+            "route",
+            "show",
+        ];
         let out = run_ok("ip", &args)?;
         KernelRoute::parse_json(&out, family).map_err(|e| match e {
             Error::Parse { detail, .. } => Error::parse(command_line("ip", &args), detail),
@@ -203,6 +223,10 @@ impl Host {
     /// Brings `eth0` down or up (to cut a host off the bridge, e.g. to test hold timers).
     pub fn set_link_up(&self, up: bool) -> Result<()> {
         let state = if up { "up" } else { "down" };
-        run_ok("ip", &["-n", self.ns.as_str(), "link", "set", "eth0", state]).map(drop)
+        run_ok(
+            "ip",
+            &["-n", self.ns.as_str(), "link", "set", "eth0", state],
+        )
+        .map(drop)
     }
 }

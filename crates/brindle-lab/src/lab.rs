@@ -131,7 +131,10 @@ impl Lab {
         let index = {
             let mut hosts = inner.lock_hosts();
             if hosts.iter().any(|h| h.name == name) {
-                return Err(Error::invalid("host name", format!("{name:?} already exists")));
+                return Err(Error::invalid(
+                    "host name",
+                    format!("{name:?} already exists"),
+                ));
             }
             if hosts.len() >= 240 {
                 return Err(Error::invalid("host", "a lab holds at most 240 hosts"));
@@ -164,12 +167,18 @@ impl Lab {
 
     /// The lab's IPv4 subnet (a /24 inside 10.0.0.0/8, unique among live labs).
     pub fn ipv4_subnet(&self) -> (Ipv4Addr, u8) {
-        (names::ipv4_subnet(self.inner.id), crate::host::IPV4_PREFIX_LEN)
+        (
+            names::ipv4_subnet(self.inner.id),
+            crate::host::IPV4_PREFIX_LEN,
+        )
     }
 
     /// The lab's IPv6 subnet (a ULA /64, unique among live labs).
     pub fn ipv6_subnet(&self) -> (Ipv6Addr, u8) {
-        (names::ipv6_subnet(self.inner.id), crate::host::IPV6_PREFIX_LEN)
+        (
+            names::ipv6_subnet(self.inner.id),
+            crate::host::IPV6_PREFIX_LEN,
+        )
     }
 
     /// Every namespace of the lab: the hosts' and then the switch's.

@@ -39,7 +39,10 @@ pub(crate) fn check_prefix(prefix: &str) -> Result<()> {
 pub(crate) fn lab_of<'a>(prefix: &str, name: &'a str) -> Option<&'a str> {
     let rest = name.strip_prefix(prefix)?;
     let id = rest.get(..4)?;
-    if !id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
         return None;
     }
     let after = &rest[4..];

@@ -138,7 +138,13 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        for s in ["10.1.0.0/16", "0.0.0.0/0", "2001:db8::/32", "::/0", "192.0.2.1/32"] {
+        for s in [
+            "10.1.0.0/16",
+            "0.0.0.0/0",
+            "2001:db8::/32",
+            "::/0",
+            "192.0.2.1/32",
+        ] {
             let p: IpPrefix = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(p.to_string(), s);
         }
@@ -157,7 +163,12 @@ mod tests {
 
     #[test]
     fn new_clears_host_bits() {
-        let p = IpPrefix::new("10.1.2.3".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), 8);
+        let p = IpPrefix::new(
+            "10.1.2.3"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            8,
+        );
         assert_eq!(p.map(|p| p.to_string()).as_deref(), Some("10.0.0.0/8"));
     }
 }

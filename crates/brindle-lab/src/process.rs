@@ -74,7 +74,11 @@ pub(crate) fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Out
             command: line,
             status: format!(
                 "killed after {timeout:?}{}",
-                if Instant::now() < deadline { " (wait failed)" } else { "" }
+                if Instant::now() < deadline {
+                    " (wait failed)"
+                } else {
+                    ""
+                }
             ),
             stderr: String::from_utf8_lossy(&stderr).trim().to_string(),
         });
@@ -283,7 +287,12 @@ pub struct LabProcess {
 }
 
 impl LabProcess {
-    pub(crate) fn new(table: Arc<ProcessTable>, pid: u32, description: String, log: PathBuf) -> Self {
+    pub(crate) fn new(
+        table: Arc<ProcessTable>,
+        pid: u32,
+        description: String,
+        log: PathBuf,
+    ) -> Self {
         LabProcess {
             table,
             pid,
@@ -360,10 +369,15 @@ mod tests {
     #[test]
     fn run_reports_failure_with_stderr() {
         let out = run("sh", &["-c", "echo oops >&2; exit 3"], COMMAND_TIMEOUT);
-        let Ok(out) = out else { panic!("sh did not run") };
+        let Ok(out) = out else {
+            panic!("sh did not run")
+        };
         let err = check("sh", &["-c", "x"], out).err().map(|e| e.to_string());
         let err = err.unwrap_or_default();
-        assert!(err.contains("oops") && err.contains("exit status: 3"), "{err}");
+        assert!(
+            err.contains("oops") && err.contains("exit status: 3"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -201,7 +201,9 @@ mod tests {
             {"dst":"203.0.113.0/24","protocol":"bgp","flags":[],"nexthops":[{"gateway":"10.250.1.2","dev":"eth0","weight":1,"flags":[]},{"gateway":"10.250.1.4","dev":"eth0","weight":1,"flags":[]}]},
             {"dst":"192.0.2.9","dev":"eth0","protocol":"static","flags":[]}]"#;
         let routes = KernelRoute::parse_json(text, Family::V4);
-        let Ok(routes) = routes else { panic!("{routes:?}") };
+        let Ok(routes) = routes else {
+            panic!("{routes:?}")
+        };
         let shown: Vec<String> = routes.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,

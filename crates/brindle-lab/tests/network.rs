@@ -47,7 +47,16 @@ fn hosts_ping_each_other_over_the_bridge_without_touching_the_root_namespace() -
 
     // A VIP on b's loopback, reached through a static route in a.
     b.add_loopback_addr("192.0.2.10/32")?;
-    a.run("ip", &["route", "add", "192.0.2.10/32", "via", &b.ipv4().to_string()])?;
+    a.run(
+        "ip",
+        &[
+            "route",
+            "add",
+            "192.0.2.10/32",
+            "via",
+            &b.ipv4().to_string(),
+        ],
+    )?;
     assert!(a.ping("192.0.2.10".parse().map_err(|_| unreachable_err())?));
     let routes = a.routes(Family::V4)?;
     let vip = routes
@@ -67,7 +76,10 @@ fn hosts_ping_each_other_over_the_bridge_without_touching_the_root_namespace() -
     let root_links = std::fs::read_dir("/sys/class/net")
         .map(|d| d.count())
         .unwrap_or(0);
-    assert_eq!(root_links, root_links_before, "links were added to the root namespace");
+    assert_eq!(
+        root_links, root_links_before,
+        "links were added to the root namespace"
+    );
 
     let name = lab.name().to_string();
     assert_eq!(lab_namespaces(&name).len(), 3);
@@ -107,7 +119,11 @@ fn a_panicking_test_still_removes_its_lab() -> Result<()> {
         let sleeper = host
             .spawn("sleep", &["300"], "sleep.log")
             .unwrap_or_else(|e| panic!("{e}"));
-        let _ = tx.send((lab.name().to_string(), sleeper.pid(), lab.dir().to_path_buf()));
+        let _ = tx.send((
+            lab.name().to_string(),
+            sleeper.pid(),
+            lab.dir().to_path_buf(),
+        ));
         std::mem::forget(sleeper); // only the lab itself is left to clean up
         panic!("test failure inside a lab");
     })
@@ -152,7 +168,13 @@ fn stale_labs_of_a_killed_process_are_cleaned_up() -> Result<()> {
         source: e,
     })?;
     let out = std::process::Command::new(exe)
-        .args(["--exact", "crash_helper", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_helper",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("BRINDLE_LAB_CRASH_HELPER", "1")
         .output()
         .map_err(|e| brindle_lab::Error::Io {
