@@ -3,5 +3,7 @@
 
 mod config;
 pub mod net;
+mod status;
 
 pub use config::{NextHopMode, PeerConfig, SpeakerConfig};
+pub use status::{NegotiatedStatus, PathStatus, PeerStatus, RouteStatus, RouteUpdate};
