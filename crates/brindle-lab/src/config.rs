@@ -153,9 +153,13 @@ pub struct Neighbor {
     pub graceful_restart: bool,
     /// eBGP multihop TTL; `None` means directly connected.
     pub multihop: Option<u8>,
-    /// The address families exchanged; defaults to the neighbor address's family. Carrying the
-    /// other family too (e.g. IPv6 routes over an IPv4 session) makes the drivers set that
-    /// family's next hop to the host's own address of it.
+    /// The address families exchanged; defaults to the neighbor address's family.
+    ///
+    /// Carrying the other family too (IPv6 routes over an IPv4 session) works for BIRD (its
+    /// `next hop address` is set to the host's IPv6 address) and GoBGP (announced with that
+    /// next hop), and FRR receives such routes, but FRR 8.4 does not announce IPv6 routes over
+    /// an IPv4 session here (its route-map setting the next hop does not help): use one
+    /// session per family with FRR, as Calico does.
     pub families: Vec<Family>,
     /// Hold time (keepalive is a third of it); `None` keeps the daemon's default (90 s).
     pub hold_time: Option<Duration>,

@@ -375,6 +375,8 @@ pub(crate) fn render(host: &Host, config: &BgpConfig, dir: &Path) -> String {
             if n.add_path {
                 let _ = writeln!(c, "  neighbor {a} addpath-tx-all-paths");
             }
+            // Meant for IPv6 over an IPv4 session; FRR 8.4 still announces nothing there
+            // (see `Neighbor::families`), but receives fine.
             if family == Family::V6 && Family::of(a) == Family::V4 {
                 let _ = writeln!(c, "  neighbor {a} route-map brindle-lab-nh6 out");
             }

@@ -298,3 +298,41 @@ fn dropping_the_lab_first_still_stops_every_daemon() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn ipv6_routes_over_an_ipv4_session() -> Result<()> {
+    require_root!();
+    let lab = Lab::new()?;
+    let (ha, hb, hc) = (lab.add_host("a")?, lab.add_host("b")?, lab.add_host("c")?);
+    let both = [Family::V4, Family::V6];
+    let bird = Bird::start(
+        &ha,
+        &BgpConfig::for_host(&ha, 65001)
+            .neighbor(Neighbor::to_host(&hb, Family::V4, 65002).families(&both))
+            .neighbor(Neighbor::to_host(&hc, Family::V4, 65003).families(&both))
+            .route("2001:db8:a::/48"),
+    )?;
+    let frr = Frr::start(
+        &hb,
+        &BgpConfig::for_host(&hb, 65002)
+            .neighbor(Neighbor::to_host(&ha, Family::V4, 65001).families(&both)),
+    )?;
+    let gobgp = Gobgp::start(
+        &hc,
+        &BgpConfig::for_host(&hc, 65003)
+            .neighbor(Neighbor::to_host(&ha, Family::V4, 65001).families(&both))
+            .route("2001:db8:c::/48"),
+    )?;
+    let a6 = IpAddr::V6(ha.ipv6());
+    // BIRD sets the IPv6 next hop to its host's address ("next hop address").
+    let r = frr.wait_route(prefix("2001:db8:a::/48"), ESTABLISH)?;
+    assert_eq!(r.next_hop, Some(a6), "{r}");
+    let r = gobgp.wait_route(prefix("2001:db8:a::/48"), ESTABLISH)?;
+    assert_eq!(r.next_hop, Some(a6), "{r}");
+    // GoBGP announces with the next hop it was given; BIRD passes it on to FRR.
+    let r = bird.wait_route(prefix("2001:db8:c::/48"), CONVERGE)?;
+    assert_eq!(r.next_hop, Some(IpAddr::V6(hc.ipv6())), "{r}");
+    let r = frr.wait_route(prefix("2001:db8:c::/48"), CONVERGE)?;
+    assert_eq!(r.as_path, [65001, 65003], "{r}");
+    Ok(())
+}
