@@ -16,6 +16,7 @@ use brindle_store::{Datastore, KeyValue, Revision};
 
 pub use error::ClientError;
 pub use keys::{KEY_ROOT, key_for, kind_prefix};
+pub use stamp::format_rfc3339;
 pub use write::WriteMode;
 
 /// Result of client calls.

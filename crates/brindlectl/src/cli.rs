@@ -132,6 +132,32 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+    /// Ask a running BGP speaker (`brindle-node bgp`) about its peers and routes.
+    Bgp {
+        /// The speaker's control socket.
+        #[arg(
+            long,
+            global = true,
+            default_value = "/run/brindle/bgp.sock",
+            value_name = "PATH"
+        )]
+        socket: PathBuf,
+        /// What to show.
+        #[command(subcommand)]
+        what: BgpCommand,
+    },
+}
+
+/// `brindlectl bgp …`.
+#[derive(Subcommand, Debug)]
+pub enum BgpCommand {
+    /// PEER ADDRESS, AS, STATE, SINCE, INFO of every peer.
+    Peers,
+    /// The speaker's table, or the paths of one prefix.
+    Routes {
+        /// Only this prefix.
+        prefix: Option<String>,
+    },
 }
 
 /// `-f FILE`.

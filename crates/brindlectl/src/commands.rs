@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
             "Client Version:    v{}\n",
             env!("CARGO_PKG_VERSION")
         )),
+        Command::Bgp { socket, what } => crate::bgp::run(&socket, &what),
         Command::Get {
             kind,
             names,

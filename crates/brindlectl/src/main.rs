@@ -1,5 +1,6 @@
 //! brindlectl: manage brindle resources the way calicoctl manages Calico's.
 
+mod bgp;
 mod cli;
 mod columns;
 mod commands;

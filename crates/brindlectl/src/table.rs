@@ -34,6 +34,46 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Renders a table with borders, headers centred, as `calicoctl node status` prints it.
+pub fn render_boxed(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, cell) in width.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let rule: String = width
+        .iter()
+        .map(|w| format!("+{}", "-".repeat(w + 2)))
+        .collect::<String>()
+        + "+\n";
+    let mut out = rule.clone();
+    for (h, w) in header.iter().zip(&width) {
+        let total = w - h.chars().count();
+        let left = total / 2;
+        out.push_str(&format!(
+            "| {}{}{} ",
+            " ".repeat(left),
+            h,
+            " ".repeat(total - left)
+        ));
+    }
+    out.push_str("|\n");
+    out.push_str(&rule);
+    for r in rows {
+        for (i, w) in width.iter().enumerate() {
+            let cell = r.get(i).map(String::as_str).unwrap_or("");
+            out.push_str(&format!(
+                "| {cell}{} ",
+                " ".repeat(w - cell.chars().count())
+            ));
+        }
+        out.push_str("|\n");
+    }
+    out.push_str(&rule);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
