@@ -25,7 +25,7 @@ pub enum Error {
     Command {
         /// The full command line, including `ip netns exec <ns>` when it ran in a namespace.
         command: String,
-        /// The exit status, or "killed after <timeout>".
+        /// The exit status, or `killed after <timeout>`.
         status: String,
         /// What it wrote to stderr (and stdout when stderr was empty), trimmed.
         stderr: String,

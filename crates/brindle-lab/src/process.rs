@@ -55,9 +55,8 @@ pub(crate) fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Out
         .map_err(|e| Error::io(format!("cannot start `{line}`"), e))?;
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
-    let deadline = Instant::now() + timeout;
     let mut status = None;
-    let finished = wait_until(timeout, || match child.try_wait() {
+    wait_until(timeout, || match child.try_wait() {
         Ok(Some(s)) => {
             status = Some(s);
             true
@@ -65,25 +64,17 @@ pub(crate) fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Out
         Ok(None) => false,
         Err(_) => true,
     });
-    if !finished || status.is_none() {
+    let Some(status) = status else {
         signal_group(child.id(), "KILL");
         let _ = child.kill();
         let _ = child.wait();
         let stderr = err.join().unwrap_or_default();
         return Err(Error::Command {
             command: line,
-            status: format!(
-                "killed after {timeout:?}{}",
-                if Instant::now() < deadline {
-                    " (wait failed)"
-                } else {
-                    ""
-                }
-            ),
+            status: format!("killed after {timeout:?}"),
             stderr: String::from_utf8_lossy(&stderr).trim().to_string(),
         });
-    }
-    let status = status.unwrap_or_else(|| unreachable_status(&mut child));
+    };
     Ok(Output {
         status,
         stdout: out.join().unwrap_or_default(),
@@ -91,9 +82,8 @@ pub(crate) fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Out
     })
 }
 
-// `status` is always set when `finished` is true and the loop saw `Ok(Some)`; this keeps the
-// code free of `unwrap` without hiding a real error.
-fn unreachable_status(child: &mut Child) -> ExitStatus {
+/// Reaps a child whose exit was not observed; an unknown status when even that fails.
+fn wait_or_unknown(child: &mut Child) -> ExitStatus {
     child
         .wait()
         .unwrap_or_else(|_| std::os::unix::process::ExitStatusExt::from_raw(-1))
@@ -272,7 +262,7 @@ fn stop_child(child: &mut Child, grace: Duration) -> ExitStatus {
         Some(s) => s,
         None => {
             let _ = child.kill();
-            unreachable_status(child)
+            wait_or_unknown(child)
         }
     }
 }

@@ -336,3 +336,69 @@ fn ipv6_routes_over_an_ipv4_session() -> Result<()> {
     assert_eq!(r.as_path, [65001, 65003], "{r}");
     Ok(())
 }
+
+#[test]
+fn every_session_option_is_accepted_by_every_daemon() -> Result<()> {
+    require_root!();
+    let lab = Lab::new()?;
+    let (ha, hb, hc) = (lab.add_host("a")?, lab.add_host("b")?, lab.add_host("c")?);
+    let hold = Duration::from_secs(9);
+    // BIRD waits for FRR (passive) on a multihop session with ADD-PATH and graceful restart.
+    let bird = Bird::start(
+        &ha,
+        &BgpConfig::for_host(&ha, 65001).neighbor(
+            Neighbor::to_host(&hb, Family::V4, 65002)
+                .passive()
+                .add_path()
+                .graceful_restart()
+                .multihop(2)
+                .hold_time(hold),
+        ),
+    )?;
+    // GoBGP listens on port 1179 only and waits for FRR too.
+    let gobgp = Gobgp::start(
+        &hc,
+        &BgpConfig::for_host(&hc, 65003)
+            .listen(Some(IpAddr::V4(hc.ipv4())), 1179)
+            .neighbor(
+                Neighbor::to_host(&hb, Family::V4, 65002)
+                    .passive()
+                    .add_path()
+                    .graceful_restart()
+                    .hold_time(hold),
+            )
+            .route("203.0.113.0/24"),
+    )?;
+    let frr = Frr::start(
+        &hb,
+        &BgpConfig::for_host(&hb, 65002)
+            .neighbor(
+                Neighbor::to_host(&ha, Family::V4, 65001)
+                    .add_path()
+                    .graceful_restart()
+                    .multihop(2)
+                    .hold_time(hold),
+            )
+            .neighbor(
+                Neighbor::to_host(&hc, Family::V4, 65003)
+                    .port(1179)
+                    .add_path()
+                    .graceful_restart()
+                    .hold_time(hold),
+            ),
+    )?;
+    frr.wait_established(ha.ipv4().into(), ESTABLISH)?;
+    frr.wait_established(hc.ipv4().into(), ESTABLISH)?;
+    let r = bird.wait_route(prefix("203.0.113.0/24"), CONVERGE)?;
+    assert_eq!(r.as_path, [65002, 65003], "{r}");
+    // The negotiated options, as BIRD reports them.
+    let proto = bird.birdc(&["show", "protocols", "all", "n0"])?;
+    assert!(
+        proto.contains("Hold timer") && proto.contains("/9"),
+        "{proto}"
+    );
+    assert!(proto.contains("ADD-PATH"), "{proto}");
+    assert!(proto.contains("Graceful restart"), "{proto}");
+    drop(gobgp);
+    Ok(())
+}
