@@ -104,6 +104,12 @@ impl Host {
         &self.ns
     }
 
+    /// The namespace's bind mount (`/run/netns/<ns>`): open it and `setns(2)` a thread into
+    /// it to run an in-process speaker inside the host (or use [`Host::spawn`] for a binary).
+    pub fn netns_path(&self) -> PathBuf {
+        Path::new("/run/netns").join(&self.ns)
+    }
+
     /// The address of `eth0` in the lab's IPv4 subnet.
     pub fn ipv4(&self) -> Ipv4Addr {
         self.ipv4

@@ -40,6 +40,7 @@ fn hosts_ping_each_other_over_the_bridge_without_touching_the_root_namespace() -
     let a = lab.add_host("a")?;
     let b = lab.add_host("b")?;
     assert_ne!(a.ipv4(), b.ipv4());
+    assert!(a.netns_path().exists());
     assert!(a.ping(IpAddr::V4(b.ipv4())), "IPv4 ping a -> b");
     assert!(b.ping(IpAddr::V4(a.ipv4())), "IPv4 ping b -> a");
     assert!(a.ping(IpAddr::V6(b.ipv6())), "IPv6 ping a -> b");
