@@ -205,6 +205,7 @@ fn check_mandatory_and_next_hops(
         pa.attrs.mp_next_hop = None;
         return;
     };
+    pa.attrs.mp_next_hop = Some(mp_nh);
     let bad = match mp_nh.global {
         IpAddr::V4(a) => bad_ipv4_next_hop(a),
         IpAddr::V6(a) => bad_ipv6_next_hop(a),
