@@ -162,14 +162,24 @@ pub(crate) fn encode_path_attributes(
     if attrs.atomic_aggregate {
         put_attr(out, flag::WELL_KNOWN, code::ATOMIC_AGGREGATE, |_| {})?;
     }
+    // RFC 6793 §4.2.2: "if the aggregating Autonomous System's AS number is a non-mappable
+    // four-octet AS number, then the speaker MUST use the AS4_AGGREGATOR attribute and set the
+    // AS number field in the existing AGGREGATOR attribute to the reserved AS number, AS_TRANS."
+    // brindle also does so whenever it sends AS4_PATH: a receiver ignores AS4_PATH when
+    // AGGREGATOR holds anything but AS_TRANS (§4.2.3), which would lose the four-octet path.
+    let as4_path = !four && needs_as4_path(&attrs.as_path);
+    let as4_aggregator = attrs
+        .aggregator
+        .filter(|(asn, _)| !four && (as4_path || *asn > u32::from(u16::MAX)));
     if let Some((asn, ip)) = attrs.aggregator {
         put_attr(out, flag::OPTIONAL_TRANSITIVE, code::AGGREGATOR, |o| {
             if four {
                 o.extend_from_slice(&asn.to_be_bytes());
             } else {
-                // RFC 6793 §4.2.2: a non-mappable AS in AGGREGATOR is sent as AS_TRANS, the real
-                // one in AS4_AGGREGATOR.
-                let two = u16::try_from(asn).unwrap_or(AS_TRANS);
+                let two = match as4_aggregator {
+                    Some(_) => AS_TRANS,
+                    None => u16::try_from(asn).unwrap_or(AS_TRANS),
+                };
                 o.extend_from_slice(&two.to_be_bytes());
             }
             o.extend_from_slice(&ip.octets());
@@ -206,20 +216,18 @@ pub(crate) fn encode_path_attributes(
             },
         )?;
     }
-    if !four {
-        // RFC 6793 §4.2.2: toward an OLD speaker, AS4_PATH carries the path "except for the case
-        // where the entire AS path information is composed of 2-octet AS numbers only".
-        if needs_as4_path(&attrs.as_path) {
-            put_attr(out, flag::OPTIONAL_TRANSITIVE, code::AS4_PATH, |o| {
-                encode_as4_path(&attrs.as_path, o)
-            })?;
-        }
-        if let Some((asn, ip)) = attrs.aggregator.filter(|(a, _)| *a > u32::from(u16::MAX)) {
-            put_attr(out, flag::OPTIONAL_TRANSITIVE, code::AS4_AGGREGATOR, |o| {
-                o.extend_from_slice(&asn.to_be_bytes());
-                o.extend_from_slice(&ip.octets());
-            })?;
-        }
+    // RFC 6793 §4.2.2: toward an OLD speaker, AS4_PATH carries the path "except for the case
+    // where the entire AS path information is composed of 2-octet AS numbers only".
+    if as4_path {
+        put_attr(out, flag::OPTIONAL_TRANSITIVE, code::AS4_PATH, |o| {
+            encode_as4_path(&attrs.as_path, o)
+        })?;
+    }
+    if let Some((asn, ip)) = as4_aggregator {
+        put_attr(out, flag::OPTIONAL_TRANSITIVE, code::AS4_AGGREGATOR, |o| {
+            o.extend_from_slice(&asn.to_be_bytes());
+            o.extend_from_slice(&ip.octets());
+        })?;
     }
     if !attrs.large_communities.is_empty() {
         put_attr(
