@@ -1,0 +1,393 @@
+//! Per-peer outbound state (the Adj-RIB-Out of RFC 4271 §3.2, kept implicitly) and the batches
+//! handed to the codec.
+//!
+//! A peer's state is a set of queued `(prefix, path id)` keys plus, per family, a cursor over
+//! the table for the initial dump (or a refresh). The routes a peer holds are never stored:
+//! when a key is taken, the export of the *current* best path (or of the path with that id,
+//! with ADD-PATH) is sent, or a withdrawal when there is none. Several changes before a write
+//! therefore produce one message with the latest state, never an intermediate one.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::export::ExportCache;
+use super::peer::{Fams, PeerId};
+use super::table::Path;
+use super::{Changes, Rib};
+use crate::model::{Family, Nlri, PathAttributes, Prefix, Update};
+use crate::policy::{Policy, RuleRef};
+
+/// Progress of a full-table walk for one family.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Dump {
+    /// Nothing to walk.
+    #[default]
+    Idle,
+    /// The initial dump after the session came up; the peer knows nothing past the cursor
+    /// (the last prefix sent). Ends with End-of-RIB.
+    Initial(Option<Prefix>),
+    /// A re-advertisement (route refresh); the peer already holds everything.
+    Refresh(Option<Prefix>),
+}
+
+/// A peer's outbound state.
+#[derive(Debug, Default)]
+pub(crate) struct AdjOut {
+    /// Keys whose exported state changed since last sent; path id 0 without ADD-PATH.
+    pub(crate) dirty: BTreeSet<(Prefix, u32)>,
+    dump: [Dump; 2],
+    initial_done: [bool; 2],
+    /// Export attribute sets already built for this peer.
+    pub(crate) cache: ExportCache,
+}
+
+fn fi(f: Family) -> usize {
+    match f {
+        Family::Ipv4Unicast => 0,
+        Family::Ipv6Unicast => 1,
+    }
+}
+
+impl AdjOut {
+    /// A new session: the whole table is to be sent for `families`.
+    pub(crate) fn start(&mut self, families: Fams) {
+        self.stop();
+        for f in Family::ALL {
+            if families.has(f) {
+                self.dump[fi(f)] = Dump::Initial(None);
+            }
+        }
+    }
+
+    /// The session is gone: nothing is owed to the peer any more.
+    pub(crate) fn stop(&mut self) {
+        self.dirty.clear();
+        self.dump = [Dump::Idle; 2];
+        self.initial_done = [false; 2];
+        self.cache.clear();
+    }
+
+    /// True when the peer has been sent (or is owed, through the queue) the state of `prefix`;
+    /// false when the initial dump has not reached it yet (the dump will send it).
+    pub(crate) fn knows(&self, prefix: &Prefix) -> bool {
+        match self.dump[fi(prefix.family())] {
+            Dump::Initial(cursor) => cursor.is_some_and(|c| *prefix <= c),
+            Dump::Idle | Dump::Refresh(_) => true,
+        }
+    }
+
+    fn pending(&self) -> bool {
+        !self.dirty.is_empty() || self.dump.iter().any(|d| *d != Dump::Idle)
+    }
+}
+
+/// Routes sharing one attribute set, to be packed into UPDATEs by the codec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutGroup {
+    /// The attributes as the peer must receive them.
+    pub attrs: Arc<PathAttributes>,
+    /// The routes (path id set when ADD-PATH is used toward the peer).
+    pub nlri: Vec<(Family, Nlri)>,
+}
+
+/// One batch of outbound work for a peer, in deterministic order (queued changes in prefix
+/// order first, then the table walk in prefix order; groups in order of first appearance).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outbound {
+    /// Routes to withdraw.
+    pub withdrawn: Vec<(Family, Nlri)>,
+    /// Routes to announce, grouped by attribute set.
+    pub announced: Vec<OutGroup>,
+    /// RFC 4724 §2: the initial table dump of these families is complete: send End-of-RIB
+    /// after the routes above.
+    pub end_of_rib: Vec<Family>,
+    /// A refresh dump ([`Rib::refresh_out`]) of these families is complete: with enhanced route
+    /// refresh (RFC 7313), send EoRR after the routes above.
+    pub end_of_refresh: Vec<Family>,
+}
+
+impl Outbound {
+    /// True when there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.withdrawn.is_empty()
+            && self.announced.is_empty()
+            && self.end_of_rib.is_empty()
+            && self.end_of_refresh.is_empty()
+    }
+
+    /// Number of routes announced or withdrawn.
+    pub fn route_count(&self) -> usize {
+        self.withdrawn.len() + self.announced.iter().map(|g| g.nlri.len()).sum::<usize>()
+    }
+
+    /// The batch as UPDATE values: withdrawals, one per attribute group, then End-of-RIB
+    /// markers (EoRR is a ROUTE-REFRESH message and is left to the caller).
+    pub fn into_updates(self) -> Vec<Update> {
+        let mut v = Vec::new();
+        if !self.withdrawn.is_empty() {
+            v.push(Update {
+                withdrawn: self.withdrawn,
+                ..Update::default()
+            });
+        }
+        for g in self.announced {
+            v.push(Update {
+                attrs: Some(g.attrs),
+                announced: g.nlri,
+                ..Update::default()
+            });
+        }
+        v.extend(self.end_of_rib.into_iter().map(Update::end_of_rib));
+        v
+    }
+}
+
+/// Builds an [`Outbound`], grouping by attribute set.
+#[derive(Default)]
+struct Batch {
+    out: Outbound,
+    groups: HashMap<usize, usize>,
+}
+
+impl Batch {
+    fn announce(&mut self, family: Family, attrs: Arc<PathAttributes>, nlri: Nlri) {
+        let key = Arc::as_ptr(&attrs) as usize;
+        let out = &mut self.out;
+        let i = *self.groups.entry(key).or_insert_with(|| {
+            out.announced.push(OutGroup {
+                attrs,
+                nlri: Vec::new(),
+            });
+            out.announced.len() - 1
+        });
+        out.announced[i].nlri.push((family, nlri));
+    }
+}
+
+impl Rib {
+    /// Up to `max` prefixes' worth of outbound work for `peer` (call when its socket is
+    /// writable): queued changes first, then the initial dump or a refresh. Empty when the peer
+    /// is not Established or has nothing pending.
+    pub fn take_outbound(&mut self, peer: PeerId, max: usize) -> Outbound {
+        let mut b = Batch::default();
+        let Some(add_path) = self
+            .slot(peer)
+            .and_then(|s| s.session.as_ref())
+            .map(|s| s.add_path)
+        else {
+            return b.out;
+        };
+        let mut budget = max;
+        while budget > 0 {
+            let Some((prefix, id)) = self.slot_mut(peer).and_then(|s| s.out.dirty.pop_first())
+            else {
+                break;
+            };
+            budget -= 1;
+            self.emit_key(peer, prefix, id, add_path.has(prefix.family()), &mut b);
+        }
+        for family in Family::ALL {
+            while budget > 0 {
+                let Some(dump) = self.slot(peer).map(|s| s.out.dump[fi(family)]) else {
+                    break;
+                };
+                let cursor = match dump {
+                    Dump::Idle => break,
+                    Dump::Initial(c) | Dump::Refresh(c) => c,
+                };
+                let next = self
+                    .tables
+                    .after(family, cursor)
+                    .next()
+                    .map(|(p, paths)| (p, paths.to_vec()));
+                let Some(s) = self.slot_mut(peer) else { break };
+                match next {
+                    Some((prefix, paths)) => {
+                        s.out.dump[fi(family)] = match dump {
+                            Dump::Initial(_) => Dump::Initial(Some(prefix)),
+                            _ => Dump::Refresh(Some(prefix)),
+                        };
+                        budget -= 1;
+                        self.emit_all(peer, prefix, &paths, add_path.has(family), &mut b);
+                    }
+                    None => {
+                        s.out.dump[fi(family)] = Dump::Idle;
+                        if matches!(dump, Dump::Initial(_)) {
+                            s.out.initial_done[fi(family)] = true;
+                            b.out.end_of_rib.push(family);
+                        } else {
+                            b.out.end_of_refresh.push(family);
+                        }
+                    }
+                }
+            }
+        }
+        self.finish(Changes::default());
+        b.out
+    }
+
+    /// True when `peer` has queued changes or a dump in progress.
+    pub fn has_outbound(&self, peer: PeerId) -> bool {
+        self.slot(peer)
+            .is_some_and(|s| s.session.is_some() && s.out.pending())
+    }
+
+    /// True once the initial dump of `family` to `peer` has been handed out (with its
+    /// End-of-RIB) in this session.
+    pub fn initial_dump_complete(&self, peer: PeerId, family: Family) -> bool {
+        self.slot(peer)
+            .is_some_and(|s| s.session.is_some() && s.out.initial_done[fi(family)])
+    }
+
+    /// RFC 2918 §4: on a ROUTE-REFRESH request, "the BGP speaker MUST re-advertise to that peer
+    /// the Adj-RIB-Out of the <AFI, SAFI> carried in the message". Re-queues the whole table of
+    /// `family` for `peer` (an initial dump in progress simply continues).
+    pub fn refresh_out(&mut self, peer: PeerId, family: Family) -> Changes {
+        let mut out = self.begin();
+        let Some(s) = self.slot_mut(peer) else {
+            return out;
+        };
+        let negotiated = s.session.as_ref().is_some_and(|x| x.families.has(family));
+        if !negotiated {
+            return out;
+        }
+        if !matches!(s.out.dump[fi(family)], Dump::Initial(_)) {
+            s.out.dump[fi(family)] = Dump::Refresh(None);
+        }
+        self.note_outbound(peer, &mut out);
+        out
+    }
+
+    /// Replaces `peer`'s export policy and queues exactly the routes whose export changed
+    /// (announcements of newly accepted ones, withdrawals of newly rejected ones).
+    pub fn set_export_policy(&mut self, peer: PeerId, policy: Policy) -> Changes {
+        let mut out = self.begin();
+        let before = self.export_snapshot(peer);
+        let Some(s) = self.slot_mut(peer) else {
+            return out;
+        };
+        s.info.export = policy;
+        s.out.cache.clear();
+        let after = self.export_snapshot(peer);
+        let mut changed: Vec<(Prefix, u32)> = before
+            .iter()
+            .filter(|(k, v)| after.get(*k) != Some(*v))
+            .map(|(k, _)| *k)
+            .collect();
+        changed.extend(after.keys().filter(|k| !before.contains_key(*k)));
+        if !changed.is_empty() {
+            if let Some(s) = self.slot_mut(peer) {
+                s.out.dirty.extend(changed);
+            }
+            self.note_outbound(peer, &mut out);
+        }
+        self.finish(out)
+    }
+
+    /// Replaces `peer`'s import policy. Only routes received from now on are affected: the
+    /// RIB keeps accepted routes only, so send the peer a ROUTE-REFRESH (RFC 2918) to have its
+    /// routes evaluated again.
+    pub fn set_import_policy(&mut self, peer: PeerId, policy: Policy) {
+        if let Some(s) = self.slot_mut(peer) {
+            s.info.import = policy;
+        }
+    }
+
+    /// The export verdicts of every key `peer` knows (exportable ones only).
+    fn export_snapshot(&self, peer: PeerId) -> BTreeMap<(Prefix, u32), Option<RuleRef>> {
+        let mut snap = BTreeMap::new();
+        let Some(s) = self.slot(peer) else {
+            return snap;
+        };
+        let Some(sess) = &s.session else {
+            return snap;
+        };
+        for family in Family::ALL {
+            if !sess.families.has(family) {
+                continue;
+            }
+            for (prefix, paths) in self.tables.after(family, None) {
+                if !s.out.knows(&prefix) {
+                    break;
+                }
+                for (id, path) in self.exported_paths(paths, sess.add_path.has(family)) {
+                    if let Some(rule) = self.verdict(peer, &prefix, path) {
+                        snap.insert((prefix, id), rule);
+                    }
+                }
+            }
+        }
+        snap
+    }
+
+    /// The paths a peer may be sent: every path with its id (ADD-PATH), or the best with id 0.
+    pub(super) fn exported_paths<'p>(
+        &self,
+        paths: &'p [Path],
+        add_path: bool,
+    ) -> Vec<(u32, &'p Path)> {
+        if add_path {
+            let mut v: Vec<(u32, &Path)> = paths.iter().map(|p| (p.local_id(), p)).collect();
+            v.sort_by_key(|(id, _)| *id);
+            v
+        } else {
+            let best = self.selection(paths).best.and_then(|i| paths.get(i));
+            best.map(|p| (0, p)).into_iter().collect()
+        }
+    }
+
+    /// Sends the current state of one queued key.
+    fn emit_key(&mut self, peer: PeerId, prefix: Prefix, id: u32, add_path: bool, b: &mut Batch) {
+        let paths = self.tables.paths(&prefix).to_vec();
+        let path = self
+            .exported_paths(&paths, add_path)
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, p)| p.clone());
+        let family = prefix.family();
+        let nlri = Nlri {
+            prefix,
+            path_id: id,
+        };
+        let attrs = path.and_then(|p| {
+            let rule = self.verdict(peer, &prefix, &p)?;
+            self.exported_attrs(peer, family, &p, rule)
+        });
+        match attrs {
+            Some(a) => b.announce(family, a, nlri),
+            None => b.out.withdrawn.push((family, nlri)),
+        }
+    }
+
+    /// Sends every exportable path of `prefix` (table walk).
+    fn emit_all(
+        &mut self,
+        peer: PeerId,
+        prefix: Prefix,
+        paths: &[Path],
+        add_path: bool,
+        b: &mut Batch,
+    ) {
+        let family = prefix.family();
+        let owned: Vec<(u32, Path)> = self
+            .exported_paths(paths, add_path)
+            .into_iter()
+            .map(|(id, p)| (id, p.clone()))
+            .collect();
+        for (id, path) in owned {
+            let Some(rule) = self.verdict(peer, &prefix, &path) else {
+                continue;
+            };
+            if let Some(a) = self.exported_attrs(peer, family, &path, rule) {
+                b.announce(
+                    family,
+                    a,
+                    Nlri {
+                        prefix,
+                        path_id: id,
+                    },
+                );
+            }
+        }
+    }
+}

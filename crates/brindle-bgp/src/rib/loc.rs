@@ -1,0 +1,186 @@
+//! The Loc-RIB side of a change: rerun the decision process for one prefix, tell the kernel if
+//! its next hops changed, and queue the prefix for every peer whose view of it changed
+//! (RFC 4271 §9.1.2 Phase 2, §9.1.3 Phase 3).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::decision::{Candidate, Selection, select};
+use super::peer::{DEFAULT_LOCAL_PREF, PeerId};
+use super::table::Path;
+use super::{Changes, KernelChange, Rib};
+use crate::model::{Family, Prefix};
+
+impl Rib {
+    /// RFC 4271 §9.1.1: the degree of preference of a path. "If the route is learned from an
+    /// internal peer, ... the value of the LOCAL_PREF attribute"; for routes from external
+    /// peers brindle's policy assigns [`DEFAULT_LOCAL_PREF`] (a received LOCAL_PREF is ignored,
+    /// §5.1.5); locally originated routes use their own LOCAL_PREF or the default.
+    pub(super) fn preference(&self, path: &Path) -> u32 {
+        let external = self.slot(path.peer).is_some_and(|s| !s.info.ibgp);
+        if external {
+            DEFAULT_LOCAL_PREF
+        } else {
+            path.attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF)
+        }
+    }
+
+    /// The decision-process facts of `path`.
+    fn candidate(&self, path: &Path) -> Candidate {
+        let a = &path.attrs;
+        let slot = self.slot(path.peer);
+        let local = path.peer.is_local();
+        let ebgp = slot.is_some_and(|s| !s.info.ibgp);
+        let neighbor_as = a.as_path.first_as().unwrap_or(match slot {
+            // RFC 4271 §9.1.2.2 (c): for a route learned via IBGP that the other speaker
+            // originated, and for our own routes, neighborAS is the local AS.
+            Some(s) if ebgp => s.info.remote_as,
+            _ => self.cfg.asn,
+        });
+        let (router_id, peer_addr) = match slot {
+            Some(s) => (s.router_id, s.info.address),
+            None => (self.cfg.router_id, unspecified(path)),
+        };
+        Candidate {
+            pref: self.preference(path),
+            local,
+            as_len: a.as_path.decision_len(),
+            origin: a.origin,
+            // RFC 4271 §9.1.2.2 (c): "If route n has no MULTI_EXIT_DISC attribute, the
+            // function returns the lowest possible MULTI_EXIT_DISC value (i.e., 0)."
+            med: a.med.unwrap_or(0),
+            neighbor_as,
+            ebgp,
+            bgp_id: a.originator_id.unwrap_or(router_id),
+            cluster_len: a.cluster_list.len(),
+            peer_addr,
+            peer: path.peer,
+            path_id: path.remote_id,
+        }
+    }
+
+    /// The decision process over `paths`.
+    pub(super) fn selection(&self, paths: &[Path]) -> Selection {
+        match paths.len() {
+            0 => Selection::default(),
+            1 => Selection {
+                best: Some(0),
+                multipath: vec![0],
+            },
+            _ => {
+                let c: Vec<Candidate> = paths.iter().map(|p| self.candidate(p)).collect();
+                select(&c, self.cfg.multipath, self.cfg.max_paths)
+            }
+        }
+    }
+
+    /// What the kernel gets for a selection: the ECMP next hops, none for a local best.
+    fn kernel_next_hops(&self, family: Family, paths: &[Path], sel: &Selection) -> Vec<IpAddr> {
+        let Some(best) = sel.best.and_then(|i| paths.get(i)) else {
+            return Vec::new();
+        };
+        if best.peer.is_local() {
+            return Vec::new();
+        }
+        let mut hops: Vec<IpAddr> = sel
+            .multipath
+            .iter()
+            .filter_map(|i| paths.get(*i)?.attrs.next_hop_for(family))
+            .collect();
+        hops.sort();
+        hops.dedup();
+        hops
+    }
+
+    /// Replaces the paths of `prefix` (`old` → `new`) and propagates the change.
+    pub(super) fn commit(
+        &mut self,
+        prefix: Prefix,
+        old: Vec<Path>,
+        new: Vec<Path>,
+        out: &mut Changes,
+    ) {
+        let family = prefix.family();
+        let old_sel = self.selection(&old);
+        let new_sel = self.selection(&new);
+        let old_hops = self.kernel_next_hops(family, &old, &old_sel);
+        let new_hops = self.kernel_next_hops(family, &new, &new_sel);
+        if old_hops != new_hops {
+            out.kernel.push(KernelChange {
+                prefix,
+                next_hops: new_hops,
+            });
+        }
+        let old_best = old_sel.best.and_then(|i| old.get(i));
+        let new_best = new_sel.best.and_then(|i| new.get(i));
+        let marks = self.dirty_marks(&prefix, &old, old_best, &new, new_best);
+        self.tables.set(&prefix, new);
+        for (peer, id) in marks {
+            if let Some(s) = self.slot_mut(peer) {
+                s.out.dirty.insert((prefix, id));
+            }
+            self.note_outbound(peer, out);
+        }
+    }
+
+    /// The (peer, path id) pairs whose exported state may have changed. A pair is queued when
+    /// the path before or after the change is exportable to the peer: by induction, a peer
+    /// without a queued entry always holds exactly the export of the current state.
+    fn dirty_marks(
+        &self,
+        prefix: &Prefix,
+        old: &[Path],
+        old_best: Option<&Path>,
+        new: &[Path],
+        new_best: Option<&Path>,
+    ) -> Vec<(PeerId, u32)> {
+        let family = prefix.family();
+        let mut marks = Vec::new();
+        for (i, slot) in self.peers.iter().enumerate() {
+            let Some(s) = slot else { continue };
+            let Some(sess) = &s.session else { continue };
+            let Ok(index) = u16::try_from(i) else {
+                continue;
+            };
+            let peer = PeerId(index);
+            if !sess.families.has(family) || !s.out.knows(prefix) {
+                continue;
+            }
+            let exportable =
+                |p: Option<&Path>| p.is_some_and(|p| self.verdict(peer, prefix, p).is_some());
+            if sess.add_path.has(family) {
+                let mut ids: Vec<u32> = old.iter().chain(new).map(Path::local_id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                for id in ids {
+                    let o = old.iter().find(|p| p.local_id() == id);
+                    let n = new.iter().find(|p| p.local_id() == id);
+                    if let (Some(o), Some(n)) = (o, n)
+                        && o.same(n)
+                    {
+                        continue;
+                    }
+                    if exportable(o) || exportable(n) {
+                        marks.push((peer, id));
+                    }
+                }
+            } else {
+                if let (Some(o), Some(n)) = (old_best, new_best)
+                    && o.same(n)
+                {
+                    continue;
+                }
+                if exportable(old_best) || exportable(new_best) {
+                    marks.push((peer, 0));
+                }
+            }
+        }
+        marks
+    }
+}
+
+fn unspecified(path: &Path) -> IpAddr {
+    match path.attrs.mp_next_hop {
+        Some(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
+}
