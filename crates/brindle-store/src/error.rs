@@ -27,14 +27,12 @@ pub enum StoreError {
         /// The revision found.
         actual: Revision,
     },
-    /// A watch or read asked for history that was compacted away.
-    #[error("revision {requested} has been compacted (oldest kept: {compact_revision})")]
-    Compacted {
-        /// Requested revision.
-        requested: Revision,
-        /// Oldest revision still available.
-        compact_revision: Revision,
-    },
+    /// Nothing was attempted: the request or the configuration cannot work (a key written twice
+    /// in one transaction, a transaction over [`crate::MAX_TXN_OPS`] or
+    /// [`crate::MAX_TXN_BYTES`], a missing database file, bad TLS settings). The message says what
+    /// to fix.
+    #[error("{0}")]
+    Invalid(String),
     /// The datastore could not be reached.
     #[error("datastore unreachable: {0}")]
     Unavailable(String),

@@ -20,6 +20,18 @@ pub use types::{
 };
 pub use watch::{Watch, WatchMessage};
 
+/// The most operations one [`Datastore::txn`] may hold, on every backend. etcd refuses bigger
+/// transactions (its `--max-txn-ops` defaults to 128; each operation here becomes at most one
+/// compare, one write and one read); the SQLite backend enforces the same limit so that input
+/// that works on one backend works on the other. Split bigger changes into several transactions.
+pub const MAX_TXN_OPS: usize = 128;
+
+/// The most bytes of keys and values one [`Datastore::txn`] may carry, on every backend. etcd
+/// refuses requests over 1.5 MiB by default (`--max-request-bytes`); this leaves room for the
+/// keys repeated in compares and reads and for framing. The SQLite backend enforces the same
+/// limit for parity.
+pub const MAX_TXN_BYTES: usize = 1 << 20;
+
 /// Result type of every datastore call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -41,9 +53,14 @@ pub trait Datastore: Send + Sync {
     /// writes happen, or none does and the error names the first key whose condition failed
     /// (`AlreadyExists`, `NotFound`, `Conflict`). Returns, per operation in order, the key-value as
     /// written (for `Delete`, the value that was deleted, with `mod_revision` of the delete).
+    ///
+    /// At most [`MAX_TXN_OPS`] operations carrying at most [`MAX_TXN_BYTES`] bytes of keys and
+    /// values, each key at most once; otherwise nothing is written and the error is
+    /// [`StoreError::Invalid`] saying so. These limits are the same on every backend.
     fn txn(&self, ops: &[Op]) -> Result<Vec<KeyValue>>;
 
-    /// The store's current revision (the revision of the last write; 0 for an empty new store).
+    /// The store's current revision (the revision of the last write; 0 for a new SQLite store,
+    /// 1 for a fresh etcd, whose first write is revision 2).
     fn revision(&self) -> Result<Revision>;
 
     /// Watches every key under `prefix`, delivering events with revision ≥ `start_revision` in
@@ -112,4 +129,5 @@ pub fn open(config: &DatastoreConfig) -> Result<std::sync::Arc<dyn Datastore>> {
 
 pub mod etcd;
 pub mod sqlite;
+#[cfg(feature = "testing")]
 pub mod testing;

@@ -50,6 +50,7 @@ pub struct EtcdProcess {
     peer_port: u16,
     metrics_port: u16,
     tls: Option<EtcdTlsFiles>,
+    extra_args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -75,15 +76,21 @@ pub fn etcd_binary() -> io::Result<PathBuf> {
 impl EtcdProcess {
     /// Starts etcd serving plain http on loopback.
     pub fn start() -> io::Result<EtcdProcess> {
-        Self::start_with(None)
+        Self::start_with(None, &[])
     }
 
     /// Starts etcd serving https with mutual TLS on loopback.
     pub fn start_with_tls(tls: EtcdTlsFiles) -> io::Result<EtcdProcess> {
-        Self::start_with(Some(tls))
+        Self::start_with(Some(tls), &[])
     }
 
-    fn start_with(tls: Option<EtcdTlsFiles>) -> io::Result<EtcdProcess> {
+    /// Starts etcd serving plain http on loopback with extra command-line flags (such as
+    /// `--max-txn-ops=4`).
+    pub fn start_with_args(args: &[&str]) -> io::Result<EtcdProcess> {
+        Self::start_with(None, args)
+    }
+
+    fn start_with(tls: Option<EtcdTlsFiles>, args: &[&str]) -> io::Result<EtcdProcess> {
         let binary = etcd_binary()?;
         let root = make_temp_dir()?;
         let mut etcd = EtcdProcess {
@@ -93,6 +100,7 @@ impl EtcdProcess {
             peer_port: 0,
             metrics_port: 0,
             tls,
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
         };
         let mut last = None;
@@ -192,6 +200,7 @@ impl EtcdProcess {
                 .arg(format!("--trusted-ca-file={}", tls.ca_file.display()))
                 .arg("--client-cert-auth=true");
         }
+        cmd.args(&self.extra_args);
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

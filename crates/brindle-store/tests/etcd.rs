@@ -48,6 +48,9 @@ fn contract_over_plain_http() {
     let config = etcd.config();
     let store = connect(&config);
     assert_eq!(store.describe(), format!("etcdv3 {}", etcd.endpoint()));
+    // A fresh etcd is at revision 1 (which holds no write); its first write is revision 2.
+    assert_eq!(store.revision().unwrap(), 1);
+    assert_eq!(store.put("/first", b"v").unwrap().mod_revision, 2);
     usable_inside_a_tokio_runtime(&config);
     several_endpoints_one_down(&etcd);
     run_contract(config);
@@ -250,4 +253,39 @@ fn watch_survives_an_etcd_restart() {
     got.extend(contract::collect(&watch, rest, Duration::from_secs(30)));
     assert_eq!(got, expected);
     contract::assert_quiet(&watch);
+}
+
+/// A server configured below etcd's default limits refuses with a message saying what to do,
+/// not with etcd's raw text.
+#[test]
+fn server_limits_below_the_defaults_are_explained() {
+    let etcd = EtcdProcess::start_with_args(&["--max-txn-ops=4", "--max-request-bytes=4096"])
+        .unwrap_or_else(|e| panic!("cannot start etcd: {e}"));
+    let store = connect(&etcd.config());
+    let puts = |n: usize, size: usize| -> Vec<Op> {
+        (0..n)
+            .map(|i| Op::Put {
+                key: format!("/limits/k{i}"),
+                value: vec![b'x'; size],
+            })
+            .collect()
+    };
+    store.txn(&puts(4, 1)).unwrap();
+    match store.txn(&puts(5, 1)) {
+        Err(StoreError::Invalid(msg)) => {
+            assert!(
+                msg.contains("writing 5 keys (/limits/k0 … /limits/k4)")
+                    && msg.contains("--max-txn-ops")
+                    && msg.contains("split the input"),
+                "{msg}"
+            );
+        }
+        other => panic!("5 operations: {other:?}"),
+    }
+    match store.txn(&puts(1, 10_000)) {
+        Err(StoreError::Invalid(msg)) => {
+            assert!(msg.contains("--max-request-bytes"), "{msg}");
+        }
+        other => panic!("10 kB: {other:?}"),
+    }
 }

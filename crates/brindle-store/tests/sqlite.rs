@@ -55,6 +55,7 @@ contract_tests! {
     create_existing => contract::basic::create_existing,
     cas_conflicts => contract::basic::cas_conflicts,
     txn_atomicity => contract::basic::txn_atomicity,
+    large_transactions => contract::basic::large_transactions,
     revisions_and_versions => contract::basic::revisions_and_versions,
     recreate_resets_revisions => contract::basic::recreate_resets_revisions,
     processes_racing_cas => contract::procs::processes_racing_cas,

@@ -1,6 +1,7 @@
 //! `store-bench`: measures both datastore backends on this machine and compares them with the
-//! targets. Run with `make bench-store` (or `cargo run --release -p brindle-store --bin
-//! store-bench -- [--seconds N] [--samples N] [--only sqlite|etcd]`).
+//! targets. Run with `make bench-store` (or `cargo run --release -p brindle-store --features
+//! testing --bin store-bench -- [--seconds N] [--samples N] [--only sqlite|etcd]`; the binary
+//! needs the `testing` feature for its throw-away etcd).
 //!
 //! Per backend:
 //! - CAS updates per second on one key: sequential read-modify-CAS for N seconds;

@@ -245,6 +245,19 @@ pub(crate) fn is_retryable(e: &etcd_client::Error) -> bool {
 /// One-line error for a failure while doing `what` (which names the key, if any).
 pub(crate) fn map_error(endpoints: &Endpoints, what: &str, e: etcd_client::Error) -> StoreError {
     let mut message = describe(&e);
+    // A server configured below etcd's defaults (which `crate::ops::check_txn` enforces).
+    if message.contains("too many operations in txn request") {
+        return StoreError::Invalid(format!(
+            "etcd at {endpoints}: {what}: the transaction exceeds this server's limit of \
+             operations per transaction (--max-txn-ops); split the input"
+        ));
+    }
+    if message.contains("request is too large") {
+        return StoreError::Invalid(format!(
+            "etcd at {endpoints}: {what}: the request exceeds this server's size limit \
+             (--max-request-bytes); split the input"
+        ));
+    }
     if message.contains("user name is empty") {
         message
             .push_str(" (the cluster requires authentication: configure a username and password)");

@@ -65,7 +65,7 @@ impl Datastore for EtcdStore {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
-        crate::ops::check_distinct(ops)?;
+        crate::ops::check_txn(ops)?;
         let endpoints = self.rt.endpoints().clone();
         let ops = ops.to_vec();
         self.rt.call(move |client| async move {
@@ -73,10 +73,9 @@ impl Datastore for EtcdStore {
                 let (mut kv, txn) = (client.kv_client(), txn::build(&ops));
                 async move { kv.txn(txn).await }
             };
-            let resp = connect::send(request).await.map_err(|e| {
-                let keys = ops.iter().map(Op::key).collect::<Vec<_>>().join(", ");
-                map_error(&endpoints, &format!("writing {keys}"), e)
-            })?;
+            let resp = connect::send(request)
+                .await
+                .map_err(|e| map_error(&endpoints, &crate::ops::describe_writes(&ops), e))?;
             txn::results(&ops, &resp)
         })
     }

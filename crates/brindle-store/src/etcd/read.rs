@@ -115,7 +115,9 @@ pub(crate) async fn history_from(
     from: Revision,
 ) -> Result<bool> {
     if from <= 1 {
-        // Revision 1 is the first write, a put, which compaction keeps.
+        // There is no revision 0 to read. (A fresh etcd is at revision 1, which holds no writes;
+        // its first write is revision 2.) If history was compacted, etcd itself cancels a watch
+        // from revision 1 as compacted.
         return Ok(true);
     }
     let options = GetOptions::new().with_count_only().with_revision(from - 1);

@@ -114,16 +114,6 @@ fn notify_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn describe_ops(ops: &[Op]) -> String {
-    match ops {
-        [op] => format!("writing {}", op.key()),
-        _ => format!(
-            "writing {}",
-            ops.iter().map(Op::key).collect::<Vec<_>>().join(", ")
-        ),
-    }
-}
-
 impl Datastore for SqliteStore {
     fn describe(&self) -> String {
         format!("sqlite {}", self.path.display())
@@ -149,9 +139,9 @@ impl Datastore for SqliteStore {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
-        txn::check_distinct(ops)?;
+        crate::ops::check_txn(ops)?;
         let mut conn = self.lock();
-        let what = || describe_ops(ops);
+        let what = || crate::ops::describe_writes(ops);
         let tx = schema::begin_write(&mut conn).map_err(|e| self.error(&what(), e))?;
         match txn::apply(&tx, ops) {
             Ok((kvs, revision)) => {

@@ -27,8 +27,7 @@ CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta (name, value) VALUES
-    ('revision', 0), ('compact_revision', 0), ('schema_version', 1);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compact_revision', 0);
 CREATE TABLE IF NOT EXISTS kv (
     key             BLOB PRIMARY KEY,
     value           BLOB NOT NULL,
@@ -127,13 +126,21 @@ fn create_schema(conn: &Connection) -> rusqlite::Result<i64> {
     // A write transaction so that two processes creating the same new file do it one after the
     // other; `CREATE … IF NOT EXISTS` and `INSERT OR IGNORE` make the second one a no-op.
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = conn.execute_batch(SCHEMA).and_then(|()| {
-        conn.query_row(
-            "SELECT value FROM meta WHERE name = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-    });
+    let result = conn
+        .execute_batch(SCHEMA)
+        .and_then(|()| {
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?1)",
+                [SCHEMA_VERSION],
+            )
+        })
+        .and_then(|_| {
+            conn.query_row(
+                "SELECT value FROM meta WHERE name = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+        });
     match result {
         Ok(v) => {
             conn.execute_batch("COMMIT")?;

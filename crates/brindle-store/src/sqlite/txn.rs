@@ -6,8 +6,6 @@ use super::schema::{self, KIND_DELETE, KIND_PUT};
 use crate::ops::{check, prefix_end};
 use crate::{KeyValue, Op, Result, Revision, StoreError};
 
-pub(crate) use crate::ops::check_distinct;
-
 /// Every this many revisions a write transaction also trims the event log.
 pub const AUTO_COMPACT_EVERY: Revision = 1000;
 

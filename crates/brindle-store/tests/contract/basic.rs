@@ -139,6 +139,25 @@ pub fn cas_conflicts(c: &Ctx) {
             actual: v2.mod_revision
         })
     );
+    // An expected revision no key can have: a conflict, not a write.
+    for expected in [0, -1] {
+        assert_eq!(
+            s.update(&k, b"3", expected),
+            Err(StoreError::Conflict {
+                key: k.clone(),
+                expected,
+                actual: v2.mod_revision
+            })
+        );
+        assert_eq!(
+            s.delete(&k, Some(expected)),
+            Err(StoreError::Conflict {
+                key: k.clone(),
+                expected,
+                actual: v2.mod_revision
+            })
+        );
+    }
     assert_eq!(s.get(&k).unwrap(), Some(v2.clone()));
     let gone = s.delete(&k, Some(v2.mod_revision)).unwrap();
     assert_eq!(gone.value, b"2");
@@ -272,7 +291,12 @@ pub fn txn_atomicity(c: &Ctx) {
         },
     ];
     let err = s.txn(&ops).unwrap_err();
-    assert!(err.to_string().contains(&a), "{err}");
+    assert_eq!(
+        err,
+        StoreError::Invalid(format!(
+            "{a} is written twice in one transaction (a transaction may write each key once)"
+        ))
+    );
     assert_eq!(s.revision().unwrap(), rev);
 }
 
@@ -313,4 +337,113 @@ pub fn recreate_resets_revisions(c: &Ctx) {
     assert_eq!(again.create_revision, again.mod_revision);
     assert!(again.create_revision > first.create_revision);
     assert_eq!(s.get(&k).unwrap(), Some(again));
+}
+
+/// Transactions up to the documented limits work on every backend (etcd refuses more than 128
+/// compares, writes or reads per transaction by default); beyond them every backend refuses the
+/// same way, before writing anything.
+pub fn large_transactions(c: &Ctx) {
+    let s = &*c.store;
+    let key = |i: usize| c.key(&format!("k{i:03}"));
+    let creates: Vec<Op> = (0..100)
+        .map(|i| Op::Create {
+            key: key(i),
+            value: vec![1],
+        })
+        .collect();
+    let created = s.txn(&creates).unwrap();
+    assert_eq!(created.len(), 100);
+    let rev = created[0].mod_revision;
+    assert!(created.iter().all(|kv| kv.mod_revision == rev));
+
+    // 100 conditional writes: updates and conditional deletes, one compare each.
+    let mixed: Vec<Op> = created
+        .iter()
+        .enumerate()
+        .map(|(i, kv)| {
+            if i % 4 == 3 {
+                Op::Delete {
+                    key: kv.key.clone(),
+                    expected: Some(kv.mod_revision),
+                }
+            } else {
+                Op::Update {
+                    key: kv.key.clone(),
+                    value: vec![2],
+                    expected: kv.mod_revision,
+                }
+            }
+        })
+        .collect();
+    let out = s.txn(&mixed).unwrap();
+    assert_eq!(out.len(), 100);
+    assert!(out.iter().all(|kv| kv.mod_revision == rev + 1));
+    assert_eq!(s.list(&c.prefix).unwrap().kvs.len(), 75);
+
+    // A failed condition among many is named.
+    let mut stale: Vec<Op> = (0..100)
+        .filter(|i| i % 4 != 3)
+        .map(|i| Op::Update {
+            key: key(i),
+            value: vec![3],
+            expected: rev + 1,
+        })
+        .collect();
+    stale.push(Op::Update {
+        key: key(3),
+        value: vec![3],
+        expected: rev,
+    });
+    assert_eq!(s.txn(&stale), Err(StoreError::NotFound { key: key(3) }));
+    assert_eq!(s.revision().unwrap(), rev + 1);
+
+    // Exactly the limit works.
+    let puts: Vec<Op> = (0..brindle_store::MAX_TXN_OPS)
+        .map(|i| Op::Put {
+            key: key(i),
+            value: vec![4],
+        })
+        .collect();
+    assert_eq!(s.txn(&puts).unwrap().len(), brindle_store::MAX_TXN_OPS);
+    let before = s.revision().unwrap();
+
+    // One more is refused with a message that says what to do, and writes nothing.
+    let mut too_many = puts.clone();
+    too_many.push(Op::Put {
+        key: key(999),
+        value: vec![4],
+    });
+    match s.txn(&too_many) {
+        Err(StoreError::Invalid(msg)) => {
+            assert!(
+                msg.contains("129 writes") && msg.contains("128") && msg.contains("split"),
+                "{msg}"
+            )
+        }
+        other => panic!("129 operations: {other:?}"),
+    }
+    // So are too many bytes.
+    let half = brindle_store::MAX_TXN_BYTES / 2;
+    let too_big = [
+        Op::Put {
+            key: key(0),
+            value: vec![b'x'; half],
+        },
+        Op::Put {
+            key: key(1),
+            value: vec![b'x'; half],
+        },
+    ];
+    match s.txn(&too_big) {
+        Err(StoreError::Invalid(msg)) => assert!(msg.contains("bytes"), "{msg}"),
+        other => panic!("too many bytes: {other:?}"),
+    }
+    // Just under the byte limit works.
+    let big = [Op::Put {
+        key: key(0),
+        value: vec![b'x'; half],
+    }];
+    s.txn(&big).unwrap();
+    assert_eq!(s.revision().unwrap(), before + 1);
+    assert_eq!(s.get(&key(999)).unwrap(), None);
 }

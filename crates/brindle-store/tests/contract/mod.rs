@@ -46,6 +46,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("create_existing", basic::create_existing),
     ("cas_conflicts", basic::cas_conflicts),
     ("txn_atomicity", basic::txn_atomicity),
+    ("large_transactions", basic::large_transactions),
     ("revisions_and_versions", basic::revisions_and_versions),
     (
         "recreate_resets_revisions",
