@@ -11,7 +11,7 @@ mod negotiate;
 mod peer;
 mod reason;
 
-pub use negotiate::{Negotiated, negotiate};
+pub use negotiate::{Negotiated, build_open, negotiate};
 pub use peer::PeerFsm;
 pub use reason::DownReason;
 

@@ -4,11 +4,6 @@ use std::fmt;
 
 use crate::model::Notification;
 
-/// Words for a NOTIFICATION (filled in from the codec's table once it lands).
-fn describe_notification(n: &Notification) -> String {
-    format!("code {} subcode {}", n.code, n.subcode)
-}
-
 /// The last reason a session went down or failed to come up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DownReason {
@@ -28,10 +23,10 @@ impl fmt::Display for DownReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DownReason::NotificationReceived(n) => {
-                write!(f, "NOTIFICATION received: {}", describe_notification(n))
+                write!(f, "NOTIFICATION received: {}", n.describe())
             }
             DownReason::NotificationSent(n) => {
-                write!(f, "NOTIFICATION sent: {}", describe_notification(n))
+                write!(f, "NOTIFICATION sent: {}", n.describe())
             }
             DownReason::HoldTimerExpired => write!(f, "hold timer expired"),
             DownReason::Connection(r) => write!(f, "{r}"),

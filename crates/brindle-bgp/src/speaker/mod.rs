@@ -1,9 +1,14 @@
 //! The tokio driver: one task owns the RIB and every peer's FSM and receives messages from
 //! connection tasks, timers and the API; sockets are read and written in their own tasks.
 
+mod api;
 mod config;
+mod conn;
 pub mod net;
 mod status;
+mod task;
+mod timers;
 
+pub use api::Speaker;
 pub use config::{NextHopMode, PeerConfig, SpeakerConfig};
 pub use status::{NegotiatedStatus, PathStatus, PeerStatus, RouteStatus, RouteUpdate};

@@ -1,0 +1,499 @@
+//! The speaker task: the single owner of every peer's FSM, connections and timers (and of the
+//! RIB). Everything else — listeners, connection readers and writers, timers, connect attempts
+//! — runs in small tasks that only send it messages.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use super::api::Command;
+use super::config::{PeerConfig, SpeakerConfig};
+use super::conn::{ConnEvent, ConnHandle, Report};
+use super::net;
+use super::status::{NegotiatedStatus, PeerStatus, RouteUpdate};
+use super::timers::Timers;
+use crate::fsm::{
+    Action, ConnId, DownReason, Event, Negotiated, PeerFsm, State, Timer, build_open,
+};
+use crate::model::{Notification, Prefix};
+use crate::wire::{CodecParams, FamilySet};
+
+/// Messages from the task's own helpers (timers, connect attempts, listeners).
+#[derive(Debug)]
+pub(crate) enum Internal {
+    Timer((IpAddr, Timer), u64),
+    ConnectDone(IpAddr, u64, Result<TcpStream, String>),
+    Accepted(TcpStream, SocketAddr),
+}
+
+/// A peer as the task holds it.
+struct PeerRt {
+    cfg: PeerConfig,
+    fsm: PeerFsm,
+    outgoing: Option<ConnHandle>,
+    incoming: Option<ConnHandle>,
+    connect_attempt: u64,
+    connect_task: Option<JoinHandle<()>>,
+    state: State,
+    since: u64,
+    messages: (u64, u64),
+    prefixes_received: u64,
+    prefixes_sent: u64,
+}
+
+impl PeerRt {
+    fn conn(&mut self, id: ConnId) -> &mut Option<ConnHandle> {
+        match id {
+            ConnId::Outgoing => &mut self.outgoing,
+            ConnId::Incoming => &mut self.incoming,
+        }
+    }
+}
+
+pub(crate) struct SpeakerTask {
+    cfg: SpeakerConfig,
+    cmds: UnboundedReceiver<Command>,
+    reports_tx: UnboundedSender<Report>,
+    reports: UnboundedReceiver<Report>,
+    internal_tx: UnboundedSender<Internal>,
+    internal: UnboundedReceiver<Internal>,
+    timers: Timers<(IpAddr, Timer), Internal>,
+    listeners: Vec<Arc<TcpListener>>,
+    accept_tasks: Vec<JoinHandle<()>>,
+    peers: BTreeMap<IpAddr, PeerRt>,
+    next_serial: u64,
+    subscribers: Vec<UnboundedSender<RouteUpdate>>,
+    originated: std::collections::BTreeSet<Prefix>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// An IPv4 peer connecting to a dual-stack listener shows up as `::ffff:a.b.c.d`.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+fn log(peer: IpAddr, msg: &str) {
+    eprintln!("bgp: peer {peer}: {msg}");
+}
+
+impl SpeakerTask {
+    pub(crate) fn new(
+        cfg: SpeakerConfig,
+        cmds: UnboundedReceiver<Command>,
+    ) -> io::Result<SpeakerTask> {
+        let (reports_tx, reports) = unbounded_channel();
+        let (internal_tx, internal) = unbounded_channel();
+        let mut listeners = Vec::new();
+        let mut accept_tasks = Vec::new();
+        for addr in &cfg.listen {
+            let l =
+                Arc::new(net::listen(*addr).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
+                })?);
+            let tx = internal_tx.clone();
+            let acc = l.clone();
+            accept_tasks.push(tokio::spawn(async move {
+                loop {
+                    match acc.accept().await {
+                        Ok((stream, remote)) => {
+                            if tx.send(Internal::Accepted(stream, remote)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                    }
+                }
+            }));
+            listeners.push(l);
+        }
+        Ok(SpeakerTask {
+            timers: Timers::new(internal_tx.clone()),
+            cfg,
+            cmds,
+            reports_tx,
+            reports,
+            internal_tx,
+            internal,
+            listeners,
+            accept_tasks,
+            peers: BTreeMap::new(),
+            next_serial: 0,
+            subscribers: Vec::new(),
+            originated: Default::default(),
+        })
+    }
+
+    pub(crate) async fn run(mut self) {
+        loop {
+            tokio::select! {
+                cmd = self.cmds.recv() => match cmd {
+                    None => {
+                        self.shutdown(None);
+                        return;
+                    }
+                    Some(Command::Shutdown(n, reply)) => {
+                        self.shutdown(n);
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(c) => self.command(c),
+                },
+                Some(r) = self.reports.recv() => self.report(r),
+                Some(i) = self.internal.recv() => self.internal(i),
+            }
+        }
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::AddPeer(p) => self.add_peer(*p),
+            Command::RemovePeer(ip, n) => self.remove_peer(ip, n),
+            Command::Originate(p) => {
+                self.originated.insert(p);
+            }
+            Command::Withdraw(p) => {
+                self.originated.remove(&p);
+            }
+            Command::Subscribe(tx) => self.subscribers.push(tx),
+            Command::Peers(reply) => {
+                let _ = reply.send(self.peer_status());
+            }
+            Command::Routes(prefix, reply) => {
+                // The routing table arrives with the RIB; until then only originated prefixes.
+                let routes = self
+                    .originated
+                    .iter()
+                    .filter(|p| prefix.is_none_or(|q| q == **p))
+                    .map(|p| super::status::RouteStatus {
+                        prefix: p.to_string(),
+                        paths: Vec::new(),
+                    })
+                    .collect();
+                let _ = reply.send(routes);
+            }
+            Command::Shutdown(..) => {}
+        }
+    }
+
+    fn add_peer(&mut self, cfg: PeerConfig) {
+        let ip = cfg.address;
+        if let Some(p) = self.peers.get_mut(&ip) {
+            if !p.cfg.needs_reset(&cfg) {
+                p.cfg = cfg;
+                return;
+            }
+            // RFC 4486 §4: Cease / Other Configuration Change.
+            let n = Notification {
+                code: 6,
+                subcode: 6,
+                data: Vec::new(),
+            };
+            self.remove_peer(ip, n);
+        }
+        self.set_listener_password(ip, cfg.password.as_deref());
+        let fsm = PeerFsm::new(cfg.session(&self.cfg));
+        let rt = PeerRt {
+            cfg,
+            fsm,
+            outgoing: None,
+            incoming: None,
+            connect_attempt: 0,
+            connect_task: None,
+            state: State::Idle,
+            since: now_secs(),
+            messages: (0, 0),
+            prefixes_received: 0,
+            prefixes_sent: 0,
+        };
+        self.peers.insert(ip, rt);
+        self.event(ip, Event::Start);
+    }
+
+    fn remove_peer(&mut self, ip: IpAddr, n: Notification) {
+        if !self.peers.contains_key(&ip) {
+            return;
+        }
+        self.event(ip, Event::Stop(n));
+        self.timers.stop_where(|(p, _)| *p == ip);
+        if let Some(mut p) = self.peers.remove(&ip) {
+            if let Some(t) = p.connect_task.take() {
+                t.abort();
+            }
+            for id in [ConnId::Outgoing, ConnId::Incoming] {
+                if let Some(c) = p.conn(id).take() {
+                    c.close();
+                }
+            }
+        }
+        self.set_listener_password(ip, None);
+    }
+
+    fn set_listener_password(&self, ip: IpAddr, password: Option<&str>) {
+        for l in &self.listeners {
+            // A listener of the other address family cannot carry the key; that is fine.
+            let _ = net::set_listener_password(l, ip, password);
+        }
+    }
+
+    fn shutdown(&mut self, n: Option<Notification>) {
+        let ips: Vec<IpAddr> = self.peers.keys().copied().collect();
+        for ip in ips {
+            match &n {
+                Some(n) => self.remove_peer(ip, n.clone()),
+                // Graceful restart: drop the connections without a NOTIFICATION so that peers
+                // keep our routes (RFC 4724 §4.2).
+                None => {
+                    if let Some(mut p) = self.peers.remove(&ip) {
+                        for id in [ConnId::Outgoing, ConnId::Incoming] {
+                            if let Some(c) = p.conn(id).take() {
+                                c.close();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for t in &self.accept_tasks {
+            t.abort();
+        }
+    }
+
+    fn report(&mut self, r: Report) {
+        let Some(p) = self.peers.get_mut(&r.peer) else {
+            return;
+        };
+        let current = match r.id {
+            ConnId::Outgoing => p.outgoing.as_ref(),
+            ConnId::Incoming => p.incoming.as_ref(),
+        }
+        .is_some_and(|c| c.serial == r.serial);
+        if !current {
+            return;
+        }
+        match r.event {
+            ConnEvent::Message(m) => {
+                p.messages.0 += 1;
+                self.event(r.peer, Event::Received(r.id, m));
+            }
+            ConnEvent::Malformed(n, detail) => {
+                log(r.peer, &format!("malformed message: {detail}"));
+                self.event(r.peer, Event::Malformed(r.id, n));
+            }
+            ConnEvent::Warning(w) => log(r.peer, &w),
+            ConnEvent::Closed(reason) => self.event(r.peer, Event::Closed(r.id, reason)),
+            ConnEvent::Drained => {
+                if let Some(c) = p.conn(r.id).as_mut() {
+                    c.queued = 0;
+                }
+            }
+        }
+    }
+
+    fn internal(&mut self, i: Internal) {
+        match i {
+            Internal::Timer(key, generation) => {
+                if self.timers.fired(&key, generation) {
+                    self.event(key.0, Event::TimerExpired(key.1));
+                }
+            }
+            Internal::ConnectDone(ip, attempt, result) => {
+                let Some(p) = self.peers.get_mut(&ip) else {
+                    return;
+                };
+                if attempt != p.connect_attempt {
+                    return;
+                }
+                p.connect_task = None;
+                match result {
+                    Ok(stream) => {
+                        self.attach(ip, ConnId::Outgoing, stream);
+                        self.event(ip, Event::Connected);
+                    }
+                    Err(reason) => self.event(ip, Event::ConnectFailed(reason)),
+                }
+            }
+            Internal::Accepted(stream, remote) => {
+                let ip = canonical(remote.ip());
+                let Some(p) = self.peers.get_mut(&ip) else {
+                    return;
+                };
+                if let Some(hops) = p.cfg.ttl_security
+                    && let Err(e) = net::set_accepted_gtsm(&stream, hops)
+                {
+                    log(
+                        ip,
+                        &format!("cannot apply GTSM to an accepted connection: {e}"),
+                    );
+                    return;
+                }
+                let actions = p.fsm.handle(Event::Accepted);
+                if actions.contains(&Action::Refuse) {
+                    return;
+                }
+                self.attach(ip, ConnId::Incoming, stream);
+                self.execute(ip, actions);
+            }
+        }
+    }
+
+    fn attach(&mut self, ip: IpAddr, id: ConnId, stream: TcpStream) {
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let Some(p) = self.peers.get_mut(&ip) else {
+            return;
+        };
+        let open = build_open(p.fsm.config());
+        let h = ConnHandle::start(stream, ip, id, serial, open, self.reports_tx.clone());
+        if let Some(old) = p.conn(id).replace(h) {
+            old.close();
+        }
+    }
+
+    /// Feeds `event` to the peer's FSM and carries out what it decides.
+    fn event(&mut self, ip: IpAddr, event: Event) {
+        let Some(p) = self.peers.get_mut(&ip) else {
+            return;
+        };
+        let actions = p.fsm.handle(event);
+        self.execute(ip, actions);
+    }
+
+    fn execute(&mut self, ip: IpAddr, actions: Vec<Action>) {
+        for a in actions {
+            let Some(p) = self.peers.get_mut(&ip) else {
+                return;
+            };
+            match a {
+                Action::Connect => {
+                    p.connect_attempt += 1;
+                    let attempt = p.connect_attempt;
+                    let cfg = p.cfg.clone();
+                    let tx = self.internal_tx.clone();
+                    if let Some(t) = p.connect_task.take() {
+                        t.abort();
+                    }
+                    p.connect_task = Some(tokio::spawn(async move {
+                        let r = net::connect(&cfg, cfg.connect_retry).await;
+                        let _ = tx.send(Internal::ConnectDone(cfg.address, attempt, r));
+                    }));
+                }
+                Action::CancelConnect => {
+                    p.connect_attempt += 1;
+                    if let Some(t) = p.connect_task.take() {
+                        t.abort();
+                    }
+                }
+                Action::Refuse => {}
+                Action::Send(id, msg) => {
+                    let params = p.conn(id).as_ref().map(|c| c.params).unwrap_or_default();
+                    let mut buf = Vec::new();
+                    match crate::wire::encode(&msg, &params, &mut buf) {
+                        Ok(()) => {
+                            if let Some(c) = p.conn(id).as_mut() {
+                                c.send(buf);
+                                p.messages.1 += 1;
+                            }
+                        }
+                        Err(e) => log(ip, &format!("cannot encode {msg:?}: {e}")),
+                    }
+                }
+                Action::Close(id) => {
+                    if let Some(c) = p.conn(id).take() {
+                        c.close();
+                    }
+                }
+                Action::StartTimer(t, d) => {
+                    self.timers.start((ip, t), d, Internal::Timer);
+                }
+                Action::StopTimer(t) => self.timers.stop(&(ip, t)),
+                Action::Up(id, neg) => {
+                    let params = codec_params(&neg, p.fsm.config().local_as);
+                    if let Some(c) = p.conn(id).as_mut() {
+                        c.params = params;
+                    }
+                    log(
+                        ip,
+                        &format!("session established (hold time {}s)", neg.hold_time),
+                    );
+                }
+                Action::Down(reason) => {
+                    log(ip, &format!("session down: {reason}"));
+                    p.prefixes_received = 0;
+                    p.prefixes_sent = 0;
+                }
+                Action::Deliver(_msg) => {}
+            }
+        }
+        if let Some(p) = self.peers.get_mut(&ip) {
+            let s = p.fsm.state();
+            if s != p.state {
+                p.state = s;
+                p.since = now_secs();
+            }
+        }
+    }
+
+    fn peer_status(&self) -> Vec<PeerStatus> {
+        self.peers
+            .values()
+            .map(|p| {
+                let info = match (p.state, p.fsm.last_error()) {
+                    (State::Established, _) => "Established".to_string(),
+                    (_, Some(DownReason::Stopped)) | (_, None) => String::new(),
+                    (_, Some(e)) => e.to_string(),
+                };
+                PeerStatus {
+                    address: p.cfg.address,
+                    port: p.cfg.port,
+                    kind: p.cfg.kind.clone(),
+                    remote_as: p.cfg.remote_as,
+                    local_as: p.cfg.local_as.unwrap_or(self.cfg.asn),
+                    state: p.state.name().to_string(),
+                    since: p.since,
+                    info,
+                    prefixes_received: p.prefixes_received,
+                    prefixes_sent: p.prefixes_sent,
+                    messages: p.messages,
+                    negotiated: p.fsm.negotiated().map(|n| NegotiatedStatus {
+                        hold_time: n.hold_time,
+                        families: n.families.iter().map(ToString::to_string).collect(),
+                        add_path: n
+                            .add_path_send
+                            .iter()
+                            .map(|f| format!("{f} send"))
+                            .chain(n.add_path_receive.iter().map(|f| format!("{f} receive")))
+                            .collect(),
+                        peer_restart_time: n.peer_graceful_restart.as_ref().map(|g| g.restart_time),
+                        four_octet_as: n.four_octet_as,
+                    }),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The codec parameters an Established session uses for what we send.
+fn codec_params(neg: &Negotiated, local_as: u32) -> CodecParams {
+    CodecParams {
+        four_octet_as: neg.four_octet_as,
+        add_path_rx: neg.add_path_receive.iter().copied().collect::<FamilySet>(),
+        add_path_tx: neg.add_path_send.iter().copied().collect::<FamilySet>(),
+        local_as,
+        peer_as: Some(neg.remote_as),
+    }
+}

@@ -1,0 +1,245 @@
+//! The standalone speaker's configuration file (`brindle-node bgp --config FILE`), YAML:
+//!
+//! ```yaml
+//! routerId: 10.0.0.1
+//! asNumber: 64512
+//! listen: ["0.0.0.0:179", "[::]:179"]   # default: [::]:179 (dual stack)
+//! clusterId: 244.0.0.1                   # act as route reflector (optional)
+//! controlSocket: /run/brindle/bgp.sock
+//! peers:
+//!   - address: 10.0.0.2
+//!     asNumber: 64512
+//!     port: 179                          # optional
+//!     password: s3cret                   # TCP MD5 (optional)
+//!     passive: false
+//!     routeReflectorClient: true
+//!     ttlSecurity: 1                     # GTSM hops (optional)
+//!     addPaths: both                     # send | receive | both (optional)
+//!     gracefulRestart: true              # default true
+//!     holdTime: 90
+//!     sourceAddress: 10.0.0.1
+//!     nextHop: auto                      # auto | self | keep
+//!     maxPrefixes: 100000
+//! prefixes: [10.244.0.0/26, "fd00:1::/64"]
+//! ```
+//!
+//! Unknown fields are errors that name the field; so are bad addresses and AS numbers.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use brindle_bgp::model::{AddPathMode, Prefix};
+use brindle_bgp::speaker::{NextHopMode, PeerConfig, SpeakerConfig};
+use serde::Deserialize;
+
+/// Default control socket of the standalone speaker.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/brindle/bgp.sock";
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct File {
+    router_id: Ipv4Addr,
+    as_number: u32,
+    #[serde(default)]
+    listen: Option<Vec<SocketAddr>>,
+    #[serde(default)]
+    cluster_id: Option<Ipv4Addr>,
+    #[serde(default)]
+    control_socket: Option<PathBuf>,
+    #[serde(default)]
+    peers: Vec<PeerEntry>,
+    #[serde(default)]
+    prefixes: Vec<String>,
+    #[serde(default)]
+    multipath: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PeerEntry {
+    address: IpAddr,
+    as_number: u32,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    local_as_number: Option<u32>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    passive: bool,
+    #[serde(default)]
+    route_reflector_client: bool,
+    #[serde(default)]
+    ttl_security: Option<u8>,
+    #[serde(default)]
+    add_paths: Option<AddPaths>,
+    #[serde(default)]
+    graceful_restart: Option<bool>,
+    #[serde(default)]
+    hold_time: Option<u16>,
+    #[serde(default)]
+    source_address: Option<IpAddr>,
+    #[serde(default)]
+    next_hop: Option<NextHop>,
+    #[serde(default)]
+    max_prefixes: Option<u32>,
+    #[serde(default)]
+    num_allowed_local_as_numbers: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum AddPaths {
+    Send,
+    Receive,
+    Both,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum NextHop {
+    Auto,
+    #[serde(rename = "self")]
+    SelfHop,
+    Keep,
+}
+
+/// The speaker's settings, its peers and what it originates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BgpConfig {
+    /// The speaker.
+    pub speaker: SpeakerConfig,
+    /// Its peers.
+    pub peers: Vec<PeerConfig>,
+    /// Prefixes to originate.
+    pub prefixes: Vec<Prefix>,
+    /// Where the control socket listens.
+    pub control_socket: PathBuf,
+}
+
+/// Parses the configuration text; errors are one line naming the field.
+pub fn parse(text: &str) -> Result<BgpConfig, String> {
+    let f: File = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+    if f.router_id.is_unspecified() {
+        return Err("routerId: 0.0.0.0 is not a valid BGP identifier".into());
+    }
+    let mut speaker = SpeakerConfig::new(f.as_number, f.router_id);
+    if let Some(l) = f.listen {
+        speaker.listen = l;
+    }
+    speaker.cluster_id = f.cluster_id;
+    if let Some(m) = f.multipath {
+        speaker.multipath = m;
+    }
+    let mut peers = Vec::new();
+    for (i, p) in f.peers.into_iter().enumerate() {
+        if peers.iter().any(|q: &PeerConfig| q.address == p.address) {
+            return Err(format!("peers[{i}].address: {} is listed twice", p.address));
+        }
+        if p.password.as_ref().is_some_and(|pw| pw.len() > 80) {
+            return Err(format!("peers[{i}].password: longer than 80 bytes"));
+        }
+        if p.ttl_security == Some(0) {
+            return Err(format!("peers[{i}].ttlSecurity: must be 1..=255"));
+        }
+        let mut c = PeerConfig::new(p.address, p.as_number);
+        c.port = p.port.unwrap_or(179);
+        c.local_as = p.local_as_number;
+        c.password = p.password;
+        c.passive = p.passive;
+        c.rr_client = p.route_reflector_client;
+        c.ttl_security = p.ttl_security;
+        c.add_path = p.add_paths.map(|a| match a {
+            AddPaths::Send => AddPathMode::Send,
+            AddPaths::Receive => AddPathMode::Receive,
+            AddPaths::Both => AddPathMode::Both,
+        });
+        c.graceful_restart = p.graceful_restart.unwrap_or(true);
+        if let Some(h) = p.hold_time {
+            if h == 1 || h == 2 {
+                return Err(format!("peers[{i}].holdTime: must be 0 or at least 3"));
+            }
+            c.hold_time = h;
+        }
+        c.source = p.source_address;
+        c.next_hop = match p.next_hop {
+            None | Some(NextHop::Auto) => NextHopMode::Auto,
+            Some(NextHop::SelfHop) => NextHopMode::SelfHop,
+            Some(NextHop::Keep) => NextHopMode::Keep,
+        };
+        c.max_prefixes = p.max_prefixes;
+        c.allow_local_as = p.num_allowed_local_as_numbers.unwrap_or(0);
+        c.kind = if c.remote_as == f.as_number {
+            "internal".into()
+        } else {
+            "external".into()
+        };
+        peers.push(c);
+    }
+    let mut prefixes = Vec::new();
+    for (i, p) in f.prefixes.iter().enumerate() {
+        prefixes.push(
+            p.parse::<Prefix>()
+                .map_err(|e| format!("prefixes[{i}]: {e}"))?,
+        );
+    }
+    Ok(BgpConfig {
+        speaker,
+        peers,
+        prefixes,
+        control_socket: f
+            .control_socket
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_example_parses() {
+        let c = parse(
+            "routerId: 10.0.0.1\nasNumber: 64512\nlisten: [\"127.0.0.1:1790\"]\nclusterId: 244.0.0.1\npeers:\n- address: 10.0.0.2\n  asNumber: 64512\n  password: s3cret\n  routeReflectorClient: true\n  addPaths: both\n  nextHop: self\n- address: fd00::2\n  asNumber: 4200000001\n  passive: true\nprefixes: [10.244.0.0/26, \"fd00:1::/64\"]\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            c.speaker.listen,
+            vec!["127.0.0.1:1790".parse::<SocketAddr>().expect("addr")]
+        );
+        assert_eq!(c.speaker.cluster_id, Some(Ipv4Addr::new(244, 0, 0, 1)));
+        assert_eq!(c.peers.len(), 2);
+        assert!(c.peers[0].rr_client && c.peers[0].password.as_deref() == Some("s3cret"));
+        assert_eq!(c.peers[0].next_hop, NextHopMode::SelfHop);
+        assert_eq!(c.peers[1].remote_as, 4_200_000_001);
+        assert_eq!(c.peers[1].kind, "external");
+        assert_eq!(c.prefixes.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        for (text, want) in [
+            (
+                "routerId: 10.0.0.1\nasNumber: 1\npeers:\n- address: 10.0.0.2\n  asNumbr: 2\n",
+                "asNumbr",
+            ),
+            (
+                "routerId: 10.0.0.1\nasNumber: 1\nprefixes: [10.0.0.0/33]\n",
+                "prefixes[0]",
+            ),
+            ("routerId: 300.0.0.1\nasNumber: 1\n", "routerId"),
+            (
+                "routerId: 10.0.0.1\nasNumber: 1\npeers:\n- {address: 10.0.0.2, asNumber: 2}\n- {address: 10.0.0.2, asNumber: 3}\n",
+                "listed twice",
+            ),
+            (
+                "routerId: 10.0.0.1\nasNumber: 1\npeers:\n- {address: 10.0.0.2, asNumber: 2, holdTime: 2}\n",
+                "holdTime",
+            ),
+        ] {
+            let e = parse(text).expect_err(text);
+            assert!(e.contains(want), "{e} should mention {want}");
+        }
+    }
+}

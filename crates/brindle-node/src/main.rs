@@ -1,0 +1,63 @@
+//! brindle-node: the per-host agent. `brindle-node bgp --config FILE` runs only the BGP speaker.
+
+mod bgp;
+mod bgp_config;
+mod control;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// brindle's per-host agent.
+#[derive(Parser)]
+#[command(name = "brindle-node", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run only the BGP speaker, configured from a file (see README).
+    Bgp {
+        /// The speaker's configuration (YAML).
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("brindle-node: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Cmd::Bgp { config } => rt.block_on(bgp::run(&config)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("brindle-node: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
