@@ -124,21 +124,27 @@ pub enum DatastoreConfig {
 /// Settings of the embedded SQLite backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SqliteConfig {
-    /// Database file; its directory is created if missing.
+    /// Database file. Must not be empty.
     pub path: PathBuf,
     /// How long a writer waits for another process's write lock before failing.
     pub busy_timeout: Duration,
+    /// Whether opening creates a missing database file (and its directory). `true` by default
+    /// (the node agent creates the store); with `false` a missing file is an error
+    /// ([`crate::StoreError::Invalid`]: `sqlite datastore /typo/ds.db does not exist`) instead of a
+    /// new empty store, which suits commands that only read.
+    pub create: bool,
 }
 
 impl SqliteConfig {
     /// Default database path.
     pub const DEFAULT_PATH: &'static str = "/var/lib/brindle/datastore.db";
 
-    /// Settings for the file at `path` with default timeouts.
+    /// Settings for the file at `path` with default timeouts, created when missing.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         SqliteConfig {
             path: path.into(),
             busy_timeout: Duration::from_secs(10),
+            create: true,
         }
     }
 }

@@ -155,3 +155,82 @@ fn watch_follows_a_recreated_database_directory_entry() {
         ["/a", "/b"]
     );
 }
+
+#[test]
+fn without_create_a_missing_database_is_an_error_not_a_new_store() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("typo").join("ds.db");
+    let mut config = SqliteConfig::new(&path);
+    config.create = false;
+    let err = SqliteStore::open(&config).err().unwrap();
+    assert_eq!(
+        err,
+        StoreError::Invalid(format!(
+            "sqlite datastore {} does not exist",
+            path.display()
+        ))
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("sqlite datastore {} does not exist", path.display())
+    );
+    assert!(!path.parent().unwrap().exists(), "directory created");
+    // Through `open` too, as the CLI opens it.
+    let err = brindle_store::open(&DatastoreConfig::Sqlite(config.clone()))
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+
+    // An existing database opens as usual.
+    SqliteStore::open(&SqliteConfig::new(&path))
+        .unwrap()
+        .put("/k", b"v")
+        .unwrap();
+    let store = SqliteStore::open(&config).unwrap();
+    assert_eq!(store.get("/k").unwrap().unwrap().value, b"v");
+}
+
+#[test]
+fn an_empty_path_is_refused_clearly() {
+    for create in [true, false] {
+        let mut config = SqliteConfig::new("");
+        config.create = create;
+        let err = SqliteStore::open(&config).err().unwrap();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+        assert!(
+            err.to_string().starts_with("datastorePath is empty"),
+            "{err}"
+        );
+    }
+}
+
+/// A write of this process waiting for another process's write lock holds the writer; reads
+/// must not queue behind it.
+#[test]
+fn reads_do_not_wait_for_a_pending_write() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("datastore.db");
+    let mut config = SqliteConfig::new(&path);
+    config.busy_timeout = Duration::from_secs(3);
+    let store = Arc::new(SqliteStore::open(&config).unwrap());
+    store.put("/k", b"v").unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || store.put("/k", b"w"))
+    };
+    // Let the writer take the store's write connection and wait for the lock.
+    std::thread::sleep(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    assert_eq!(store.get("/k").unwrap().unwrap().value, b"v");
+    assert_eq!(store.list("/").unwrap().kvs.len(), 1);
+    assert_eq!(store.revision().unwrap(), 1);
+    assert_eq!(store.compact_revision().unwrap(), 0);
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(500), "reads took {took:?}");
+    assert!(!writer.is_finished(), "the write should still be waiting");
+    other.execute_batch("ROLLBACK").unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(store.get("/k").unwrap().unwrap().value, b"w");
+}

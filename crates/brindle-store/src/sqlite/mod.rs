@@ -6,6 +6,9 @@
 //! - Writes run in `BEGIN IMMEDIATE` transactions that check every condition first, so a
 //!   transaction with a failed condition writes nothing. Other processes wait for the write lock
 //!   up to [`SqliteConfig::busy_timeout`].
+//! - Reads use connections of their own (WAL lets readers run beside a writer), so `get`, `list`
+//!   and `revision` never wait for a write, not even one of this process that is waiting for
+//!   another process's write lock.
 //! - Every write is also appended to an event log that watches read (see [`watch`](self)). The log
 //!   is trimmed by [`Datastore::compact`] and automatically (see [`AUTO_COMPACT_EVERY`] and
 //!   [`AUTO_COMPACT_KEEP`]).
@@ -41,15 +44,29 @@ pub const NOTIFY_SUFFIX: &str = "-notify";
 pub struct SqliteStore {
     path: PathBuf,
     busy_timeout: Duration,
-    conn: Mutex<Connection>,
+    /// The connection writes use, one at a time.
+    writer: Mutex<Connection>,
+    /// Idle read connections. A read takes one (opening another when none is idle) and puts it
+    /// back, so reads wait neither for the writer nor for each other.
+    readers: Mutex<Vec<Connection>>,
     /// The notify file, when it could be opened for writing.
     notify: Option<File>,
 }
 
+/// Idle read connections kept for reuse.
+const IDLE_READERS: usize = 4;
+
 impl SqliteStore {
-    /// Opens (creating when missing) the database at `config.path`, its directory included.
+    /// Opens the database at `config.path`; creates it (its directory included) when missing if
+    /// `config.create` is set, fails with [`StoreError::Invalid`] otherwise.
     pub fn open(config: &SqliteConfig) -> Result<Self> {
-        let conn = schema::connect(&config.path, config.busy_timeout)?;
+        let writer = schema::connect(&config.path, config.busy_timeout, config.create)?;
+        let reader = schema::connect_reader(&config.path, config.busy_timeout).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot open sqlite datastore {}: {e}",
+                config.path.display()
+            ))
+        })?;
         let notify = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -59,7 +76,8 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: config.path.clone(),
             busy_timeout: config.busy_timeout,
-            conn: Mutex::new(conn),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(vec![reader]),
             notify,
         })
     }
@@ -71,17 +89,46 @@ impl SqliteStore {
 
     /// The oldest revision the event log still holds (0 when nothing was compacted yet).
     pub fn compact_revision(&self) -> Result<Revision> {
-        let conn = self.lock();
-        schema::meta(&conn, "compact_revision")
-            .map_err(|e| self.error("reading the compact revision", e))
+        self.read(
+            || "reading the compact revision".into(),
+            |conn| schema::meta(conn, "compact_revision"),
+        )
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock_writer(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held cannot leave a transaction open: rusqlite rolls back
         // when a `Transaction` is dropped during unwinding.
-        self.conn
+        self.writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on an idle read connection (`what` names what it reads, for messages).
+    fn read<T>(
+        &self,
+        what: impl Fn() -> String,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let idle = self
+            .readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => schema::connect_reader(&self.path, self.busy_timeout)
+                .map_err(|e| self.error(&what(), e))?,
+        };
+        let result = f(&mut conn);
+        let mut readers = self
+            .readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if readers.len() < IDLE_READERS {
+            readers.push(conn);
+        }
+        drop(readers);
+        result.map_err(|e| self.error(&what(), e))
     }
 
     /// Maps an SQLite error met while doing `what` (which names the key, if any).
@@ -120,19 +167,19 @@ impl Datastore for SqliteStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<KeyValue>> {
-        let conn = self.lock();
-        txn::get(&conn, key).map_err(|e| self.error(&format!("reading {key}"), e))
+        self.read(|| format!("reading {key}"), |conn| txn::get(conn, key))
     }
 
     fn list(&self, prefix: &str) -> Result<ListResult> {
-        let mut conn = self.lock();
-        let mut read = || -> rusqlite::Result<ListResult> {
-            let tx = conn.transaction()?;
-            let revision = schema::meta(&tx, "revision")?;
-            let kvs = txn::list(&tx, prefix)?;
-            Ok(ListResult { kvs, revision })
-        };
-        read().map_err(|e| self.error(&format!("listing {prefix}"), e))
+        self.read(
+            || format!("listing {prefix}"),
+            |conn| {
+                let tx = conn.transaction()?;
+                let revision = schema::meta(&tx, "revision")?;
+                let kvs = txn::list(&tx, prefix)?;
+                Ok(ListResult { kvs, revision })
+            },
+        )
     }
 
     fn txn(&self, ops: &[Op]) -> Result<Vec<KeyValue>> {
@@ -140,7 +187,7 @@ impl Datastore for SqliteStore {
             return Ok(Vec::new());
         }
         crate::ops::check_txn(ops)?;
-        let mut conn = self.lock();
+        let mut conn = self.lock_writer();
         let what = || crate::ops::describe_writes(ops);
         let tx = schema::begin_write(&mut conn).map_err(|e| self.error(&what(), e))?;
         match txn::apply(&tx, ops) {
@@ -156,8 +203,10 @@ impl Datastore for SqliteStore {
     }
 
     fn revision(&self) -> Result<Revision> {
-        let conn = self.lock();
-        schema::meta(&conn, "revision").map_err(|e| self.error("reading the revision", e))
+        self.read(
+            || "reading the revision".into(),
+            |conn| schema::meta(conn, "revision"),
+        )
     }
 
     fn watch(&self, prefix: &str, start_revision: Revision) -> Result<Watch> {
@@ -168,7 +217,7 @@ impl Datastore for SqliteStore {
     /// Compacting to a revision at or before the current compact revision does nothing; one past
     /// `revision() + 1` is an error.
     fn compact(&self, revision: Revision) -> Result<()> {
-        let mut conn = self.lock();
+        let mut conn = self.lock_writer();
         let what = format!("compacting to revision {revision}");
         let tx = schema::begin_write(&mut conn).map_err(|e| self.error(&what, e))?;
         let current = schema::meta(&tx, "revision").map_err(|e| self.error(&what, e))?;

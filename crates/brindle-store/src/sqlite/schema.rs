@@ -53,8 +53,9 @@ pub(crate) const KIND_PUT: i64 = 0;
 /// `log.kind` of a delete.
 pub(crate) const KIND_DELETE: i64 = 1;
 
-/// Opens a connection to the datastore at `path`, creating the directory, the file and the schema
-/// when missing. Every connection uses WAL mode and `synchronous=NORMAL`.
+/// Opens a connection to the datastore at `path`; with `create`, creates the directory, the file
+/// and the schema when missing, without it fails when the file is missing. Every connection uses
+/// WAL mode and `synchronous=NORMAL`.
 ///
 /// Durability trade-off: with `synchronous=NORMAL` in WAL mode a commit is not fsynced; the WAL is
 /// synced at checkpoints. The database can never be corrupted, and a process crash loses nothing,
@@ -62,21 +63,36 @@ pub(crate) const KIND_DELETE: i64 = 1;
 /// is the price of thousands instead of hundreds of CAS writes per second; the datastore's users
 /// (IPAM, node registration) re-read and reconcile on start, so losing a final write before a
 /// machine crash is recoverable, while slow writes would be felt on every pod start.
-pub(crate) fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+pub(crate) fn connect(path: &Path, busy_timeout: Duration, create: bool) -> Result<Connection> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         StoreError::Backend(format!(
             "cannot open sqlite datastore {}: {what}{e}",
             path.display()
         ))
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| fail(&format!("cannot create directory {}: ", dir.display()), &e))?;
+    if path.as_os_str().is_empty() {
+        return Err(StoreError::Invalid(
+            "datastorePath is empty: the sqlite datastore needs the path of its database file"
+                .into(),
+        ));
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| fail("", &e))?;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| fail(&format!("cannot create directory {}: ", dir.display()), &e))?;
+        }
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    } else if !exists(path) {
+        return Err(missing(path));
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        if !create && !exists(path) {
+            missing(path)
+        } else {
+            fail("", &e)
+        }
+    })?;
     conn.busy_timeout(busy_timeout).map_err(|e| fail("", &e))?;
     let deadline = Instant::now() + busy_timeout;
     // Switching to WAL needs a moment of exclusive access; SQLite does not always run the busy
@@ -101,6 +117,27 @@ pub(crate) fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection>
             &format!("schema version {version} is not supported (expected {SCHEMA_VERSION})"),
         ));
     }
+    Ok(conn)
+}
+
+/// Whether `path` exists (or cannot be checked: SQLite then says what is wrong with it).
+fn exists(path: &Path) -> bool {
+    !matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+}
+
+fn missing(path: &Path) -> StoreError {
+    StoreError::Invalid(format!(
+        "sqlite datastore {} does not exist",
+        path.display()
+    ))
+}
+
+/// Opens one more connection to a database that [`connect`] has opened before (so the file, its
+/// schema and WAL mode exist), for reading.
+pub(crate) fn connect_reader(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(busy_timeout)?;
     Ok(conn)
 }
 

@@ -202,8 +202,12 @@ mod tests {
     #[test]
     fn every_auto_compact_interval_the_log_keeps_the_last_revisions() {
         let dir = tempfile::TempDir::new().unwrap();
-        let mut conn =
-            schema::connect(&dir.path().join("db"), std::time::Duration::from_secs(1)).unwrap();
+        let mut conn = schema::connect(
+            &dir.path().join("db"),
+            std::time::Duration::from_secs(1),
+            true,
+        )
+        .unwrap();
         for _ in 0..3 {
             put(&mut conn, "/k");
         }

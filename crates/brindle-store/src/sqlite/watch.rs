@@ -1,25 +1,33 @@
-//! Watches on the SQLite backend: one producer thread per watch, woken by inotify.
+//! Watches on the SQLite backend: one producer thread per watch, woken through one inotify
+//! instance per database and process.
 //!
-//! The producer watches the database's directory with inotify (so it sees writes to the `-wal`
-//! file, to the notify file every commit touches, and files being recreated), reads the event log
-//! for revisions it has not delivered yet, sends them, and waits on the inotify descriptor again.
-//! The inotify watch exists before the first read, so a commit can never slip between a read and
-//! the wait. Writers in any process wake it; a re-check every [`SAFETY_RECHECK`] covers anything
-//! inotify cannot see (another file system, an exhausted event queue). The thread stops within
-//! that interval once the [`Watch`] is dropped.
+//! A [`Waker`] watches the database's directory with inotify (so it sees writes to the `-wal`
+//! file, to the notify file every commit touches, and files being recreated) on a thread of its
+//! own, and counts the wake-ups that concern the database's files. All watches on one database in
+//! a process share it (a process-wide registry keyed by path holds it weakly; it stops once the
+//! last watch using it is dropped), so N watches cost one inotify instance, not N (the default
+//! `fs.inotify.max_user_instances` is 128 per user).
+//!
+//! Each watch's producer notes the wake-up count, reads the event log for revisions it has not
+//! delivered yet, sends them, and waits until the count moves past the one it noted. The inotify
+//! watch exists before the first read, so a commit can never slip between a read and the wait:
+//! its wake-up is counted after the count was noted. Writers in any process wake it; a re-check
+//! every [`SAFETY_RECHECK`] covers anything inotify cannot see (another file system, an exhausted
+//! event queue). The producer stops within that interval once the [`Watch`] is dropped.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::ErrorKind;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use inotify::{Inotify, WatchMask};
 use rusqlite::{Connection, params};
-use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::event::{EventfdFlags, PollFd, PollFlags, eventfd, poll};
 
 use super::schema::{self, KIND_DELETE};
 use super::txn::{self, key_string};
@@ -48,8 +56,9 @@ pub(crate) fn start(
             path.display()
         ))
     };
-    let conn = schema::connect(path, busy_timeout)?;
-    let wake = Wake::new(path).map_err(|e| fail(&e))?;
+    let conn = schema::connect_reader(path, busy_timeout).map_err(|e| fail(&e))?;
+    // Before the first read of the log (see the module documentation).
+    let waker = Waker::shared(path).map_err(|e| fail(&e))?;
     let next = if start_revision <= 0 {
         schema::meta(&conn, "revision").map_err(|e| fail(&e))? + 1
     } else {
@@ -59,7 +68,7 @@ pub(crate) fn start(
     let cancel = Arc::new(AtomicBool::new(false));
     let producer = Producer {
         conn,
-        wake,
+        waker,
         path: path.to_path_buf(),
         prefix: prefix.to_string(),
         next,
@@ -73,16 +82,61 @@ pub(crate) fn start(
     Ok(Watch::new(rx, cancel))
 }
 
-/// The inotify instance watching the database directory.
-struct Wake {
-    inotify: Inotify,
-    /// File name of the database; events on files whose names start with it wake the producer.
-    file_name: OsString,
-    buffer: Vec<u8>,
+/// The wake-ups of one database, shared by every watch on it in this process. Dropping the last
+/// handle stops its thread and closes the inotify instance.
+pub(crate) struct Waker {
+    state: Arc<WakeState>,
+    /// Written to stop the thread.
+    stop: Arc<OwnedFd>,
 }
 
-impl Wake {
-    fn new(path: &Path) -> std::io::Result<Wake> {
+/// What the inotify thread and the producers share.
+struct WakeState {
+    /// Wake-ups so far, or why the thread failed.
+    count: Mutex<std::result::Result<u64, String>>,
+    changed: Condvar,
+}
+
+impl WakeState {
+    fn lock(&self) -> MutexGuard<'_, std::result::Result<u64, String>> {
+        self.count.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set(&self, value: std::result::Result<u64, String>) {
+        *self.lock() = value;
+        self.changed.notify_all();
+    }
+}
+
+/// Wakers by database path.
+type Registry = Mutex<HashMap<PathBuf, Weak<Waker>>>;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::default)
+}
+
+impl Waker {
+    /// The waker of the database at `path`, started if no watch in this process has one.
+    pub(crate) fn shared(path: &Path) -> std::io::Result<Arc<Waker>> {
+        let mut wakers = registry().lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = wakers.get(path).and_then(Weak::upgrade) {
+            return Ok(w);
+        }
+        wakers.retain(|_, w| w.strong_count() > 0);
+        let w = Arc::new(Waker::start(path)?);
+        wakers.insert(path.to_path_buf(), Arc::downgrade(&w));
+        Ok(w)
+    }
+
+    /// Number of inotify instances (running wakers) in this process, for tests.
+    #[cfg(test)]
+    fn running() -> usize {
+        let wakers = registry().lock().unwrap_or_else(|p| p.into_inner());
+        wakers.values().filter(|w| w.strong_count() > 0).count()
+    }
+
+    fn start(path: &Path) -> std::io::Result<Waker> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -103,38 +157,109 @@ impl Wake {
         inotify.watches().add(&dir, mask).map_err(|e| {
             std::io::Error::new(e.kind(), format!("inotify on {}: {e}", dir.display()))
         })?;
-        Ok(Wake {
+        let stop = Arc::new(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?);
+        let state = Arc::new(WakeState {
+            count: Mutex::new(Ok(0)),
+            changed: Condvar::new(),
+        });
+        let mut thread = WakeThread {
             inotify,
+            stop: stop.clone(),
             file_name,
             buffer: vec![0; 4096],
-        })
+            state: state.clone(),
+        };
+        std::thread::Builder::new()
+            .name("brindle-wake".into())
+            .spawn(move || thread.run())?;
+        Ok(Waker { state, stop })
     }
 
-    /// Waits until a file of the database changes or `timeout` passes, then empties the queue.
-    fn wait(&mut self, timeout: Duration) -> std::io::Result<()> {
-        let deadline = std::time::Instant::now() + timeout;
-        let mut relevant = false;
-        while !relevant {
-            let timeout = deadline.saturating_duration_since(std::time::Instant::now());
-            let ts = Timespec {
-                tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
-                tv_nsec: i64::from(timeout.subsec_nanos()),
-            };
-            let ready = {
-                let fd = self.inotify.as_fd();
-                let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-                match poll(&mut fds, Some(&ts)) {
-                    Ok(n) => n,
-                    Err(rustix::io::Errno::INTR) => 0,
-                    Err(e) => return Err(e.into()),
-                }
-            };
-            if ready == 0 {
+    /// The wake-ups counted so far.
+    fn count(&self) -> std::io::Result<u64> {
+        self.state.lock().clone().map_err(std::io::Error::other)
+    }
+
+    /// Waits until the count moves past `seen`, `timeout` passes or `cancel` is set.
+    fn wait(&self, seen: u64, timeout: Duration, cancel: &AtomicBool) -> std::io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut count = self.state.lock();
+        loop {
+            match &*count {
+                Err(e) => return Err(std::io::Error::other(e.clone())),
+                Ok(n) if *n != seen => return Ok(()),
+                Ok(_) => {}
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || cancel.load(Ordering::SeqCst) {
                 return Ok(());
             }
-            relevant = self.drain()?;
+            count = self
+                .state
+                .changed
+                .wait_timeout(count, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
-        Ok(())
+    }
+}
+
+impl Drop for Waker {
+    fn drop(&mut self) {
+        // Wakes the thread, which then sees that it is no longer needed.
+        let _ = rustix::io::write(&*self.stop, &1u64.to_ne_bytes());
+    }
+}
+
+/// The thread behind a [`Waker`]: waits on the inotify descriptor and counts relevant events.
+struct WakeThread {
+    inotify: Inotify,
+    stop: Arc<OwnedFd>,
+    /// File name of the database; events on files whose names start with it count.
+    file_name: OsString,
+    buffer: Vec<u8>,
+    state: Arc<WakeState>,
+}
+
+impl WakeThread {
+    fn run(&mut self) {
+        loop {
+            let (events, stop) = {
+                let inotify = self.inotify.as_fd();
+                let mut fds = [
+                    PollFd::new(&inotify, PollFlags::IN),
+                    PollFd::new(&*self.stop, PollFlags::IN),
+                ];
+                match poll(&mut fds, None) {
+                    Ok(_) => (!fds[0].revents().is_empty(), !fds[1].revents().is_empty()),
+                    Err(rustix::io::Errno::INTR) => (false, false),
+                    Err(e) => {
+                        self.state.set(Err(format!("inotify: {e}")));
+                        return;
+                    }
+                }
+            };
+            if stop {
+                return;
+            }
+            if events {
+                match self.drain() {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        let mut count = self.state.lock();
+                        if let Ok(n) = &mut *count {
+                            *n += 1;
+                        }
+                        drop(count);
+                        self.state.changed.notify_all();
+                    }
+                    Err(e) => {
+                        self.state.set(Err(format!("inotify: {e}")));
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Reads every queued event; true when one concerns the database's files.
@@ -163,7 +288,7 @@ impl Wake {
 
 struct Producer {
     conn: Connection,
-    wake: Wake,
+    waker: Arc<Waker>,
     path: PathBuf,
     prefix: String,
     /// The first revision not delivered yet.
@@ -184,15 +309,14 @@ enum Step {
 impl Producer {
     fn run(mut self) {
         while !self.cancel.load(Ordering::SeqCst) {
+            // Noted before the read, so that a commit after the read always ends the wait.
+            let seen = match self.waker.count() {
+                Ok(n) => n,
+                Err(e) => return self.fail(&e),
+            };
             let step = match self.step() {
                 Ok(step) => step,
-                Err(e) => {
-                    let _ = self.tx.send(Err(StoreError::Backend(format!(
-                        "watch on sqlite datastore {} failed: {e}",
-                        self.path.display()
-                    ))));
-                    return;
-                }
+                Err(e) => return self.fail(&e),
             };
             match step {
                 Step::Send(msg) => {
@@ -202,16 +326,20 @@ impl Producer {
                 }
                 Step::Skipped => {}
                 Step::CaughtUp => {
-                    if let Err(e) = self.wake.wait(SAFETY_RECHECK) {
-                        let _ = self.tx.send(Err(StoreError::Backend(format!(
-                            "watch on sqlite datastore {} failed: {e}",
-                            self.path.display()
-                        ))));
-                        return;
+                    if let Err(e) = self.waker.wait(seen, SAFETY_RECHECK, &self.cancel) {
+                        return self.fail(&e);
                     }
                 }
             }
         }
+    }
+
+    /// Delivers a final error.
+    fn fail(&self, e: &dyn std::fmt::Display) {
+        let _ = self.tx.send(Err(StoreError::Backend(format!(
+            "watch on sqlite datastore {} failed: {e}",
+            self.path.display()
+        ))));
     }
 
     /// Reads, in one snapshot, what comes after `next`.
@@ -279,4 +407,39 @@ fn read_log(
         })
     })?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn watches_on_one_database_share_one_waker() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("db");
+        let other = dir.path().join("other.db");
+        let a = Waker::shared(&path).unwrap();
+        let b = Waker::shared(&path).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = Waker::shared(&other).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert!(Waker::running() >= 2);
+        drop((a, b));
+        // Gone with its last user; a new one is started on demand.
+        let weak = registry().lock().unwrap().get(&path).cloned().unwrap();
+        assert_eq!(weak.strong_count(), 0);
+        let d = Waker::shared(&path).unwrap();
+        // A write to a file of the database wakes; one to another file does not.
+        let seen = d.count().unwrap();
+        let never = AtomicBool::new(false);
+        std::fs::write(dir.path().join("unrelated"), b"x").unwrap();
+        d.wait(seen, Duration::from_millis(200), &never).unwrap();
+        assert_eq!(d.count().unwrap(), seen);
+        std::fs::write(dir.path().join("db-notify"), b"x").unwrap();
+        d.wait(seen, Duration::from_secs(5), &never).unwrap();
+        assert!(d.count().unwrap() > seen);
+        drop(c);
+    }
 }

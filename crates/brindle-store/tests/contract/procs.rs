@@ -156,12 +156,16 @@ fn cas(store: &dyn Datastore, key: &str, n: u64) {
     );
 }
 
-/// Idle watches must not burn CPU, and dropped ones must release their threads.
+/// Idle watches must not burn CPU, and dropped ones must release their threads and inotify
+/// instances. All the watches on one store share at most one inotify instance.
 fn idle_watches(store: &dyn Datastore, prefix: &str) {
     let threads_before = thread_count();
+    let inotify_before = inotify_instances();
     let watches: Vec<_> = (0..20)
         .map(|i| store.watch(&format!("{prefix}idle{i}/"), 0).unwrap())
         .collect();
+    let inotify = inotify_instances() - inotify_before;
+    assert!(inotify <= 1, "20 watches use {inotify} inotify instances");
     let cpu = cpu_ticks();
     std::thread::sleep(Duration::from_millis(1500));
     let used = cpu_ticks() - cpu;
@@ -179,6 +183,11 @@ fn idle_watches(store: &dyn Datastore, prefix: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert_eq!(
+        inotify_instances(),
+        inotify_before,
+        "inotify instances left"
+    );
     let cpu = cpu_ticks();
     std::thread::sleep(Duration::from_millis(1000));
     let used = cpu_ticks() - cpu;
@@ -186,6 +195,15 @@ fn idle_watches(store: &dyn Datastore, prefix: &str) {
         used <= 10,
         "dropped watches used {used} ticks of CPU in 1 s"
     );
+}
+
+/// inotify instances open in this process.
+fn inotify_instances() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy() == "anon_inode:inotify")
+        .count()
 }
 
 fn thread_count() -> usize {
