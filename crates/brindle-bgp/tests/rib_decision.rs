@@ -61,7 +61,10 @@ fn locally_originated_wins_at_equal_preference() {
     let e = peer(&mut r, 2, Kind::Ebgp(65001));
     announce(&mut r, e, &["10.1.0.0/16"], attrs(&[65001], "192.0.2.2"));
     let c = r.originate(p("10.1.0.0/16"), PathAttributes::default());
-    assert_eq!(r.best(&p("10.1.0.0/16")).map(|b| b.from), Some(PeerId::LOCAL));
+    assert_eq!(
+        r.best(&p("10.1.0.0/16")).map(|b| b.from),
+        Some(PeerId::LOCAL)
+    );
     assert_eq!(
         c.kernel,
         vec![KernelChange {
@@ -99,7 +102,12 @@ fn med_only_within_one_neighbouring_as() {
     let mut high = attrs(&[65001], "192.0.2.2");
     high.med = Some(50);
     // Same neighbour AS: lower MED wins although peer 2 has the lower router id.
-    let (best, _, b) = winner((2, Kind::Ebgp(65001)), high.clone(), (3, Kind::Ebgp(65001)), low);
+    let (best, _, b) = winner(
+        (2, Kind::Ebgp(65001)),
+        high.clone(),
+        (3, Kind::Ebgp(65001)),
+        low,
+    );
     assert_eq!(best, b);
     // Different neighbour AS: MED ignored; the router id decides.
     let mut other = attrs(&[65002], "192.0.2.3");
@@ -200,7 +208,12 @@ fn ecmp_off_and_max_paths() {
     let mut r = Rib::new(cfg);
     for n in 2..6 {
         let x = peer(&mut r, n, Kind::Ibgp);
-        announce(&mut r, x, &["10.0.0.0/8"], attrs(&[], &format!("192.0.2.{n}")));
+        announce(
+            &mut r,
+            x,
+            &["10.0.0.0/8"],
+            attrs(&[], &format!("192.0.2.{n}")),
+        );
     }
     let routes = r.kernel_routes(brindle_bgp::model::Family::Ipv4Unicast);
     assert_eq!(routes[0].next_hops, vec![ip("192.0.2.2"), ip("192.0.2.3")]);

@@ -120,9 +120,17 @@ fn reflection_sets_originator_and_cluster_list() {
 
     let t = told(&mut r, n1);
     let a = t.get(PFX).expect("reflected to the non-client");
-    assert_eq!(a.originator_id, Some(v4("10.0.0.2")), "the client's router id");
+    assert_eq!(
+        a.originator_id,
+        Some(v4("10.0.0.2")),
+        "the client's router id"
+    );
     assert_eq!(a.cluster_list, vec![v4("10.255.0.1")]);
-    assert_eq!(a.next_hop, Some(v4("192.0.2.2")), "iBGP: next hop unchanged");
+    assert_eq!(
+        a.next_hop,
+        Some(v4("192.0.2.2")),
+        "iBGP: next hop unchanged"
+    );
     let a = t.get("10.3.0.0/16").expect("reflected");
     assert_eq!(a.originator_id, Some(v4("10.0.0.77")), "kept when present");
     assert_eq!(a.cluster_list, vec![v4("10.255.0.1"), v4("10.255.0.9")]);
@@ -183,7 +191,11 @@ fn ebgp_export_transformations() {
 
     let t = told(&mut r, e2);
     let a = t.get("10.1.0.0/16").expect("iBGP route to eBGP");
-    assert_eq!(a.as_path, AsPath::sequence(vec![LOCAL_AS, 65010]), "prepended");
+    assert_eq!(
+        a.as_path,
+        AsPath::sequence(vec![LOCAL_AS, 65010]),
+        "prepended"
+    );
     assert_eq!(a.next_hop, Some(SELF_V4), "next hop self");
     assert_eq!(a.local_pref, None, "LOCAL_PREF stripped");
     assert_eq!(a.med, None, "MED not passed on");
@@ -198,9 +210,17 @@ fn ebgp_export_transformations() {
 
     let t = told(&mut r, i1);
     let a = t.get("10.2.0.0/16").expect("eBGP route to iBGP");
-    assert_eq!(a.local_pref, Some(100), "received eBGP LOCAL_PREF replaced by ours");
+    assert_eq!(
+        a.local_pref,
+        Some(100),
+        "received eBGP LOCAL_PREF replaced by ours"
+    );
     assert_eq!(a.med, Some(9), "MED kept inside the AS");
-    assert_eq!(a.next_hop, Some(v4("192.0.2.3")), "iBGP: next hop unchanged");
+    assert_eq!(
+        a.next_hop,
+        Some(v4("192.0.2.3")),
+        "iBGP: next hop unchanged"
+    );
     assert_eq!(a.as_path, AsPath::sequence(vec![65001]));
     let a = t.get("10.3.0.0/16").expect("local route to iBGP");
     assert_eq!(a.next_hop, Some(SELF_V4), "locally originated: self");
@@ -251,7 +271,10 @@ fn no_export_and_no_advertise() {
     sub.communities = vec![Community::NO_EXPORT_SUBCONFED];
     announce(&mut r, src, &["10.3.0.0/16"], sub);
     let t = told(&mut r, c2);
-    assert!(t.has("10.1.0.0/16") && t.has("10.3.0.0/16"), "inside the AS");
+    assert!(
+        t.has("10.1.0.0/16") && t.has("10.3.0.0/16"),
+        "inside the AS"
+    );
     assert!(!t.has("10.2.0.0/16"), "NO_ADVERTISE: nobody");
     let t = told(&mut r, e);
     assert!(t.routes.is_empty(), "none of them leave the AS: {t:?}");
@@ -263,8 +286,18 @@ fn as_loop_with_allowed_occurrences() {
     let mut r = rib();
     let strict = peer(&mut r, 2, Kind::Ebgp(65001));
     let lenient = custom_peer(&mut r, 3, 65002, |i| i.allow_local_as = 1);
-    announce(&mut r, strict, &["10.1.0.0/16"], attrs(&[65001, LOCAL_AS], "192.0.2.2"));
-    announce(&mut r, lenient, &["10.2.0.0/16"], attrs(&[65002, LOCAL_AS], "192.0.2.3"));
+    announce(
+        &mut r,
+        strict,
+        &["10.1.0.0/16"],
+        attrs(&[65001, LOCAL_AS], "192.0.2.2"),
+    );
+    announce(
+        &mut r,
+        lenient,
+        &["10.2.0.0/16"],
+        attrs(&[65002, LOCAL_AS], "192.0.2.3"),
+    );
     announce(
         &mut r,
         lenient,
@@ -272,10 +305,18 @@ fn as_loop_with_allowed_occurrences() {
         attrs(&[65002, LOCAL_AS, 65005, LOCAL_AS], "192.0.2.3"),
     );
     assert!(r.route(&p("10.1.0.0/16")).is_none());
-    assert!(r.route(&p("10.2.0.0/16")).is_some(), "one occurrence allowed");
+    assert!(
+        r.route(&p("10.2.0.0/16")).is_some(),
+        "one occurrence allowed"
+    );
     assert!(r.route(&p("10.3.0.0/16")).is_none(), "two are too many");
     // A looped re-announcement replaces (withdraws) the earlier good route.
-    announce(&mut r, lenient, &["10.2.0.0/16"], attrs(&[LOCAL_AS, LOCAL_AS], "192.0.2.3"));
+    announce(
+        &mut r,
+        lenient,
+        &["10.2.0.0/16"],
+        attrs(&[LOCAL_AS, LOCAL_AS], "192.0.2.3"),
+    );
     assert!(r.route(&p("10.2.0.0/16")).is_none());
 }
 
@@ -344,7 +385,11 @@ fn ipv6_next_hop_self() {
 fn reject_10_1() -> Policy {
     Policy::new(vec![Arc::new(Filter {
         name: "no-10-1".into(),
-        v4: vec![Rule::new(p("10.1.0.0/16"), MatchOperator::In, Action::Reject)],
+        v4: vec![Rule::new(
+            p("10.1.0.0/16"),
+            MatchOperator::In,
+            Action::Reject,
+        )],
         v6: vec![],
     })])
 }
@@ -354,7 +399,12 @@ fn export_policy_and_its_change() {
     let mut r = rib();
     let src = peer(&mut r, 2, Kind::Ebgp(65001));
     let dst = custom_peer(&mut r, 3, 65002, |i| i.export = reject_10_1());
-    announce(&mut r, src, &["10.1.1.0/24", "10.2.0.0/16"], attrs(&[65001], "192.0.2.2"));
+    announce(
+        &mut r,
+        src,
+        &["10.1.1.0/24", "10.2.0.0/16"],
+        attrs(&[65001], "192.0.2.2"),
+    );
     let mut t = Told::default();
     drain(&mut r, dst, &mut t);
     assert!(!t.has("10.1.1.0/24") && t.has("10.2.0.0/16"));
@@ -385,7 +435,12 @@ fn export_policy_and_its_change() {
 fn import_policy() {
     let mut r = rib();
     let src = custom_peer(&mut r, 2, 65001, |i| i.import = reject_10_1());
-    announce(&mut r, src, &["10.1.1.0/24", "10.2.0.0/16"], attrs(&[65001], "192.0.2.2"));
+    announce(
+        &mut r,
+        src,
+        &["10.1.1.0/24", "10.2.0.0/16"],
+        attrs(&[65001], "192.0.2.2"),
+    );
     assert!(r.route(&p("10.1.1.0/24")).is_none());
     assert!(r.route(&p("10.2.0.0/16")).is_some());
     assert_eq!(r.received_count(src), 1);

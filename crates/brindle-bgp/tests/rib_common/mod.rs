@@ -76,7 +76,12 @@ pub fn attrs(path: &[u32], nh: &str) -> PathAttributes {
 }
 
 pub fn announce(rib: &mut Rib, peer: PeerId, prefixes: &[&str], a: PathAttributes) -> Changes {
-    announce_ids(rib, peer, &prefixes.iter().map(|s| (*s, 0)).collect::<Vec<_>>(), a)
+    announce_ids(
+        rib,
+        peer,
+        &prefixes.iter().map(|s| (*s, 0)).collect::<Vec<_>>(),
+        a,
+    )
 }
 
 pub fn announce_ids(
@@ -89,7 +94,13 @@ pub fn announce_ids(
         .iter()
         .map(|(s, id)| {
             let prefix = p(s);
-            (prefix.family(), Nlri { prefix, path_id: *id })
+            (
+                prefix.family(),
+                Nlri {
+                    prefix,
+                    path_id: *id,
+                },
+            )
         })
         .collect();
     rib.apply_update(
