@@ -138,6 +138,13 @@ pub(crate) fn decode_update(body: &[u8], params: &CodecParams) -> Result<Update,
     check_mandatory_and_next_hops(&mut pa, classic > 0, reach_family, !announced.is_empty());
 
     let attrs = pa.any_path_attribute.then(|| Arc::new(pa.attrs));
+    // Only an MP_UNREACH_NLRI for a family brindle does not speak: nothing left to act on (and
+    // an empty UPDATE would read as an End-of-RIB).
+    if attrs.is_none() && withdrawn.is_empty() && announced.is_empty() {
+        return Err(DecodeError::Ignored {
+            reason: "UPDATE for an address family brindle does not speak".into(),
+        });
+    }
     match pa.action {
         Action::Withdraw => {
             withdrawn.append(&mut announced);
