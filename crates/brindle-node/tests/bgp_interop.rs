@@ -7,17 +7,21 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use brindle_bgp::speaker::RouteStatus;
 use brindle_lab::{
-    BgpConfig, BgpDaemon, Bird, Family, Host, Lab, LabProcess, Neighbor, is_root, wait_for,
+    BgpConfig, BgpDaemon, Bird, Family, Host, IpPrefix, Lab, LabProcess, Neighbor, is_root,
+    wait_for,
 };
 
 const ESTABLISH: Duration = Duration::from_secs(20);
+const CONVERGE: Duration = Duration::from_secs(10);
 
 /// A running `brindle-node bgp` in a lab host, with its config and control socket in the
 /// host's directory.
 struct Brindle {
-    _process: LabProcess,
+    process: LabProcess,
     socket: PathBuf,
+    file: PathBuf,
     host: Host,
 }
 
@@ -46,10 +50,56 @@ impl Brindle {
             process.log_tail(30)
         );
         Brindle {
-            _process: process,
+            process,
             socket,
+            file,
             host: host.clone(),
         }
+    }
+
+    /// Rewrites the configuration and sends SIGHUP.
+    fn reload(&self, config: &str) {
+        std::fs::write(
+            &self.file,
+            format!("{config}controlSocket: {}\n", self.socket.display()),
+        )
+        .unwrap();
+        // The lab runs the speaker under `ip netns exec`, which execs it: the pid is the speaker's.
+        let pid = self.process.pid().to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// The speaker's table, asked over its control socket.
+    fn routes(&self) -> Vec<RouteStatus> {
+        use std::io::{BufRead, BufReader, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
+        writeln!(s, "{{\"command\":\"routes\"}}").unwrap();
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+
+    fn wait_route(&self, prefix: &str, present: bool) -> Option<RouteStatus> {
+        let found = wait_for(CONVERGE, || {
+            let r = self.routes().into_iter().find(|r| r.prefix == prefix);
+            (r.is_some() == present).then_some(r)
+        });
+        let what = if present {
+            "never reached"
+        } else {
+            "never left"
+        };
+        assert!(
+            found.is_some(),
+            "{prefix} {what} brindle's table: {:?}\n{}",
+            self.routes(),
+            self.log()
+        );
+        found.flatten()
     }
 
     /// `brindlectl bgp peers` as a user runs it.
@@ -76,6 +126,14 @@ fn brindlectl() -> PathBuf {
     let mut p = PathBuf::from(env!("CARGO_BIN_EXE_brindle-node"));
     p.set_file_name("brindlectl");
     p
+}
+
+/// A peer on the host's IPv6 address (IPv6 routes travel on their own session, as in Calico).
+fn peer_line_v6(host: &Host, asn: u32) -> String {
+    format!(
+        "- address: \"{}\"\n  asNumber: {asn}\n  holdTime: 9\n",
+        host.ipv6()
+    )
 }
 
 fn peer_line(host: &Host, asn: u32, extra: &str) -> String {
@@ -159,4 +217,81 @@ fn wrong_peer_as_is_reported_in_words() {
         speaker.peers_table(),
         speaker.log()
     );
+}
+
+fn prefix(s: &str) -> IpPrefix {
+    s.parse().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Routes both ways with BIRD, IPv4 and IPv6 (each family on a session of its own), then
+/// withdrawals both ways.
+fn exchange_with_bird(brindle_as: u32, bird_as: u32) {
+    let lab = Lab::new().unwrap();
+    let (a, b) = (
+        lab.add_host("brindle").unwrap(),
+        lab.add_host("bird").unwrap(),
+    );
+    let ours = format!(
+        "routerId: {}\nasNumber: {brindle_as}\npeers:\n{}prefixes: [10.77.0.0/24, \"fd00:77::/64\"]\n",
+        a.ipv4(),
+        peer_line(&b, bird_as, "") + &peer_line_v6(&b, bird_as)
+    );
+    let speaker = Brindle::start(&a, &ours);
+    let mut bird = Bird::start(
+        &b,
+        &BgpConfig::for_host(&b, bird_as)
+            .neighbor(Neighbor::to_host(&a, Family::V4, brindle_as))
+            .neighbor(Neighbor::to_host(&a, Family::V6, brindle_as))
+            .route("192.0.2.0/24")
+            .route("2001:db8:b::/48"),
+    )
+    .unwrap();
+    for addr in [IpAddr::V4(a.ipv4()), IpAddr::V6(a.ipv6())] {
+        if let Err(e) = bird.wait_established(addr, ESTABLISH) {
+            panic!("{e}\nbrindle log:\n{}", speaker.log());
+        }
+    }
+    // BIRD's view of our routes: next hop is our address; eBGP prepends our AS.
+    let want_path: Vec<u32> = if brindle_as == bird_as {
+        vec![]
+    } else {
+        vec![brindle_as]
+    };
+    let r = bird
+        .wait_route(prefix("10.77.0.0/24"), CONVERGE)
+        .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
+    assert_eq!(r.next_hop, Some(IpAddr::V4(a.ipv4())));
+    assert_eq!(r.as_path, want_path);
+    let r6 = bird
+        .wait_route(prefix("fd00:77::/64"), CONVERGE)
+        .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
+    assert_eq!(r6.as_path, want_path);
+    assert_eq!(r6.next_hop, Some(IpAddr::V6(a.ipv6())));
+    // Our view of BIRD's routes.
+    let mine = speaker.wait_route("192.0.2.0/24", true).unwrap();
+    assert_eq!(mine.paths[0].from, Some(IpAddr::V4(b.ipv4())));
+    assert!(mine.paths[0].best);
+    speaker.wait_route("2001:db8:b::/48", true);
+    // Withdrawals: ours by reloading without the prefix, BIRD's from its config.
+    speaker.reload(&ours.replace("10.77.0.0/24, ", ""));
+    bird.wait_no_route(prefix("10.77.0.0/24"), CONVERGE)
+        .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
+    assert!(
+        bird.route(prefix("fd00:77::/64")).unwrap().len() == 1,
+        "the other prefix stays"
+    );
+    bird.withdraw(prefix("192.0.2.0/24")).unwrap();
+    speaker.wait_route("192.0.2.0/24", false);
+}
+
+#[test]
+fn ibgp_routes_flow_both_ways_with_bird_and_are_withdrawn() {
+    require_root!();
+    exchange_with_bird(64512, 64512);
+}
+
+#[test]
+fn ebgp_between_four_octet_ases_with_bird() {
+    require_root!();
+    exchange_with_bird(4_200_000_001, 4_200_000_002);
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::fsm::{GracefulRestartConfig, SessionConfig};
 use crate::model::{AddPathMode, Family};
+use crate::rib::{NextHopMode, PeerInfo};
 
 /// The speaker's own settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,18 +41,6 @@ impl SpeakerConfig {
             restarting: false,
         }
     }
-}
-
-/// How next hops are set on routes sent to a peer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum NextHopMode {
-    /// eBGP: next hop self; iBGP: keep the received next hop (locally originated: self).
-    #[default]
-    Auto,
-    /// Always next hop self.
-    SelfHop,
-    /// Always keep the received next hop.
-    Keep,
 }
 
 /// One peer.
@@ -144,6 +133,18 @@ impl PeerConfig {
             restarting: speaker.restarting,
         });
         s
+    }
+
+    /// The RIB's view of this peer.
+    pub fn rib_info(&self, speaker: &SpeakerConfig) -> PeerInfo {
+        let local_as = self.local_as.unwrap_or(speaker.asn);
+        let mut info = PeerInfo::new(self.address, local_as, self.remote_as);
+        info.rr_client = self.rr_client;
+        info.next_hop = self.next_hop;
+        info.allow_local_as = self.allow_local_as;
+        info.max_prefix = self.max_prefixes;
+        info.graceful_restart = self.graceful_restart;
+        info
     }
 
     /// True when a change from `self` to `new` needs the session to be re-established (anything

@@ -43,6 +43,8 @@ pub struct ConnHandle {
     pub queued: usize,
     /// How what we send on this connection is encoded (set when the session is up).
     pub params: CodecParams,
+    /// Our address on the connection (the "self" next hop).
+    pub local: Option<IpAddr>,
 }
 
 enum WriterCmd {
@@ -73,6 +75,13 @@ impl ConnHandle {
         local_open: Open,
         reports: UnboundedSender<Report>,
     ) -> ConnHandle {
+        let local = stream.local_addr().ok().map(|a| match a.ip() {
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        });
         let (r, w) = stream.into_split();
         let (wtx, wrx) = unbounded_channel();
         let report = Reporter {
@@ -89,6 +98,7 @@ impl ConnHandle {
             reader,
             queued: 0,
             params: CodecParams::default(),
+            local,
         }
     }
 

@@ -5,10 +5,12 @@ mod api;
 mod config;
 mod conn;
 pub mod net;
+mod routes;
 mod status;
 mod task;
 mod timers;
 
+pub use crate::rib::NextHopMode;
 pub use api::Speaker;
-pub use config::{NextHopMode, PeerConfig, SpeakerConfig};
+pub use config::{PeerConfig, SpeakerConfig};
 pub use status::{NegotiatedStatus, PathStatus, PeerStatus, RouteStatus, RouteUpdate};

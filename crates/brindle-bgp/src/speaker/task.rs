@@ -21,34 +21,44 @@ use super::timers::Timers;
 use crate::fsm::{
     Action, ConnId, DownReason, Event, Negotiated, PeerFsm, State, Timer, build_open,
 };
-use crate::model::{Notification, Prefix};
+use crate::model::Notification;
+use crate::rib::{LocalConfig, PeerId, Rib};
 use crate::wire::{CodecParams, FamilySet};
+
+/// What a speaker-level timer is for: an FSM timer, or the graceful-restart window in which a
+/// restarting peer's routes are kept (RFC 4724 §4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum TimerKind {
+    Fsm(Timer),
+    Stale,
+}
 
 /// Messages from the task's own helpers (timers, connect attempts, listeners).
 #[derive(Debug)]
 pub(crate) enum Internal {
-    Timer((IpAddr, Timer), u64),
+    Timer((IpAddr, TimerKind), u64),
     ConnectDone(IpAddr, u64, Result<TcpStream, String>),
     Accepted(TcpStream, SocketAddr),
 }
 
 /// A peer as the task holds it.
-struct PeerRt {
-    cfg: PeerConfig,
-    fsm: PeerFsm,
+pub(crate) struct PeerRt {
+    pub(crate) cfg: PeerConfig,
+    pub(crate) rib_id: PeerId,
+    pub(crate) fsm: PeerFsm,
     outgoing: Option<ConnHandle>,
     incoming: Option<ConnHandle>,
     connect_attempt: u64,
     connect_task: Option<JoinHandle<()>>,
     state: State,
     since: u64,
-    messages: (u64, u64),
-    prefixes_received: u64,
-    prefixes_sent: u64,
+    pub(crate) messages: (u64, u64),
+    pub(crate) prefixes_received: u64,
+    pub(crate) prefixes_sent: u64,
 }
 
 impl PeerRt {
-    fn conn(&mut self, id: ConnId) -> &mut Option<ConnHandle> {
+    pub(crate) fn conn(&mut self, id: ConnId) -> &mut Option<ConnHandle> {
         match id {
             ConnId::Outgoing => &mut self.outgoing,
             ConnId::Incoming => &mut self.incoming,
@@ -57,19 +67,19 @@ impl PeerRt {
 }
 
 pub(crate) struct SpeakerTask {
-    cfg: SpeakerConfig,
+    pub(crate) cfg: SpeakerConfig,
+    pub(crate) rib: Rib,
     cmds: UnboundedReceiver<Command>,
     reports_tx: UnboundedSender<Report>,
     reports: UnboundedReceiver<Report>,
     internal_tx: UnboundedSender<Internal>,
     internal: UnboundedReceiver<Internal>,
-    timers: Timers<(IpAddr, Timer), Internal>,
+    pub(crate) timers: Timers<(IpAddr, TimerKind), Internal>,
     listeners: Vec<Arc<TcpListener>>,
     accept_tasks: Vec<JoinHandle<()>>,
-    peers: BTreeMap<IpAddr, PeerRt>,
+    pub(crate) peers: BTreeMap<IpAddr, PeerRt>,
     next_serial: u64,
-    subscribers: Vec<UnboundedSender<RouteUpdate>>,
-    originated: std::collections::BTreeSet<Prefix>,
+    pub(crate) subscribers: Vec<UnboundedSender<RouteUpdate>>,
 }
 
 fn now_secs() -> u64 {
@@ -87,7 +97,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn log(peer: IpAddr, msg: &str) {
+pub(crate) fn log(peer: IpAddr, msg: &str) {
     eprintln!("bgp: peer {peer}: {msg}");
 }
 
@@ -121,8 +131,12 @@ impl SpeakerTask {
             }));
             listeners.push(l);
         }
+        let mut local = LocalConfig::new(cfg.asn, cfg.router_id);
+        local.cluster_id = cfg.cluster_id;
+        local.multipath = cfg.multipath;
         Ok(SpeakerTask {
             timers: Timers::new(internal_tx.clone()),
+            rib: Rib::new(local),
             cfg,
             cmds,
             reports_tx,
@@ -134,7 +148,6 @@ impl SpeakerTask {
             peers: BTreeMap::new(),
             next_serial: 0,
             subscribers: Vec::new(),
-            originated: Default::default(),
         })
     }
 
@@ -163,28 +176,17 @@ impl SpeakerTask {
         match c {
             Command::AddPeer(p) => self.add_peer(*p),
             Command::RemovePeer(ip, n) => self.remove_peer(ip, n),
-            Command::Originate(p) => {
-                self.originated.insert(p);
-            }
+            Command::Originate(p) => self.originate(p),
             Command::Withdraw(p) => {
-                self.originated.remove(&p);
+                let changes = self.rib.withdraw_local(p);
+                self.apply(changes);
             }
-            Command::Subscribe(tx) => self.subscribers.push(tx),
+            Command::Subscribe(tx) => self.subscribe(tx),
             Command::Peers(reply) => {
                 let _ = reply.send(self.peer_status());
             }
             Command::Routes(prefix, reply) => {
-                // The routing table arrives with the RIB; until then only originated prefixes.
-                let routes = self
-                    .originated
-                    .iter()
-                    .filter(|p| prefix.is_none_or(|q| q == **p))
-                    .map(|p| super::status::RouteStatus {
-                        prefix: p.to_string(),
-                        paths: Vec::new(),
-                    })
-                    .collect();
-                let _ = reply.send(routes);
+                let _ = reply.send(self.route_status(prefix));
             }
             Command::Shutdown(..) => {}
         }
@@ -207,7 +209,9 @@ impl SpeakerTask {
         }
         self.set_listener_password(ip, cfg.password.as_deref());
         let fsm = PeerFsm::new(cfg.session(&self.cfg));
+        let rib_id = self.rib.add_peer(cfg.rib_info(&self.cfg));
         let rt = PeerRt {
+            rib_id,
             cfg,
             fsm,
             outgoing: None,
@@ -231,6 +235,8 @@ impl SpeakerTask {
         self.event(ip, Event::Stop(n));
         self.timers.stop_where(|(p, _)| *p == ip);
         if let Some(mut p) = self.peers.remove(&ip) {
+            let changes = self.rib.remove_peer(p.rib_id);
+            self.apply(changes);
             if let Some(t) = p.connect_task.take() {
                 t.abort();
             }
@@ -300,6 +306,7 @@ impl SpeakerTask {
                 if let Some(c) = p.conn(r.id).as_mut() {
                     c.queued = 0;
                 }
+                self.flush(r.peer);
             }
         }
     }
@@ -307,8 +314,12 @@ impl SpeakerTask {
     fn internal(&mut self, i: Internal) {
         match i {
             Internal::Timer(key, generation) => {
-                if self.timers.fired(&key, generation) {
-                    self.event(key.0, Event::TimerExpired(key.1));
+                if !self.timers.fired(&key, generation) {
+                    return;
+                }
+                match key.1 {
+                    TimerKind::Fsm(t) => self.event(key.0, Event::TimerExpired(t)),
+                    TimerKind::Stale => self.stale_timer(key.0),
                 }
             }
             Internal::ConnectDone(ip, attempt, result) => {
@@ -362,6 +373,11 @@ impl SpeakerTask {
         if let Some(old) = p.conn(id).replace(h) {
             old.close();
         }
+    }
+
+    /// Feeds `event` to the peer's FSM and carries out what it decides (for the routing side).
+    pub(crate) fn event_pub(&mut self, ip: IpAddr, event: Event) {
+        self.event(ip, event);
     }
 
     /// Feeds `event` to the peer's FSM and carries out what it decides.
@@ -418,25 +434,27 @@ impl SpeakerTask {
                     }
                 }
                 Action::StartTimer(t, d) => {
-                    self.timers.start((ip, t), d, Internal::Timer);
+                    self.timers
+                        .start((ip, TimerKind::Fsm(t)), d, Internal::Timer);
                 }
-                Action::StopTimer(t) => self.timers.stop(&(ip, t)),
+                Action::StopTimer(t) => self.timers.stop(&(ip, TimerKind::Fsm(t))),
                 Action::Up(id, neg) => {
                     let params = codec_params(&neg, p.fsm.config().local_as);
-                    if let Some(c) = p.conn(id).as_mut() {
+                    let local = p.conn(id).as_mut().and_then(|c| {
                         c.params = params;
-                    }
+                        c.local
+                    });
                     log(
                         ip,
                         &format!("session established (hold time {}s)", neg.hold_time),
                     );
+                    self.session_up(ip, &neg, local);
                 }
                 Action::Down(reason) => {
                     log(ip, &format!("session down: {reason}"));
-                    p.prefixes_received = 0;
-                    p.prefixes_sent = 0;
+                    self.session_down(ip, &reason);
                 }
-                Action::Deliver(_msg) => {}
+                Action::Deliver(msg) => self.deliver(ip, msg),
             }
         }
         if let Some(p) = self.peers.get_mut(&ip) {
