@@ -1,0 +1,150 @@
+//! Shared by the interop tests: a running `brindle-node bgp` in a lab host, and helpers.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use brindle_bgp::speaker::RouteStatus;
+use brindle_lab::{Host, LabProcess, wait_for};
+
+pub const ESTABLISH: Duration = Duration::from_secs(20);
+pub const CONVERGE: Duration = Duration::from_secs(10);
+
+/// A running `brindle-node bgp` in a lab host, with its config and control socket in the
+/// host's directory.
+pub struct Brindle {
+    /// The speaker process.
+    pub process: LabProcess,
+    socket: PathBuf,
+    file: PathBuf,
+    host: Host,
+}
+
+impl Brindle {
+    pub fn start(host: &Host, config: &str) -> Brindle {
+        let dir = host.dir().join("brindle");
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("bgp.sock");
+        let file = dir.join("bgp.yaml");
+        std::fs::write(
+            &file,
+            format!("{config}controlSocket: {}\n", socket.display()),
+        )
+        .unwrap();
+        let process = host
+            .spawn(
+                env!("CARGO_BIN_EXE_brindle-node"),
+                &["bgp", "--config", file.to_str().unwrap()],
+                "brindle.log",
+            )
+            .unwrap();
+        let ok = wait_for(Duration::from_secs(10), || socket.exists().then_some(()));
+        assert!(
+            ok.is_some(),
+            "brindle-node did not start: {}",
+            process.log_tail(30)
+        );
+        Brindle {
+            process,
+            socket,
+            file,
+            host: host.clone(),
+        }
+    }
+
+    /// Rewrites the configuration and sends SIGHUP.
+    pub fn reload(&self, config: &str) {
+        std::fs::write(
+            &self.file,
+            format!("{config}controlSocket: {}\n", self.socket.display()),
+        )
+        .unwrap();
+        // The lab runs the speaker under `ip netns exec`, which execs it: the pid is the speaker's.
+        let pid = self.process.pid().to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// The speaker's table, asked over its control socket.
+    pub fn routes(&self) -> Vec<RouteStatus> {
+        use std::io::{BufRead, BufReader, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
+        writeln!(s, "{{\"command\":\"routes\"}}").unwrap();
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+
+    pub fn wait_route(&self, prefix: &str, present: bool) -> Option<RouteStatus> {
+        let found = wait_for(CONVERGE, || {
+            let r = self.routes().into_iter().find(|r| r.prefix == prefix);
+            (r.is_some() == present).then_some(r)
+        });
+        let what = if present {
+            "never reached"
+        } else {
+            "never left"
+        };
+        assert!(
+            found.is_some(),
+            "{prefix} {what} brindle's table: {:?}\n{}",
+            self.routes(),
+            self.log()
+        );
+        found.flatten()
+    }
+
+    /// `brindlectl bgp peers` as a user runs it.
+    pub fn peers_table(&self) -> String {
+        let out = std::process::Command::new(brindlectl())
+            .args(["bgp", "peers", "--socket", self.socket.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.host.dir().join("brindle.log")).unwrap_or_default()
+    }
+}
+
+/// brindlectl is built by the workspace; tests of this crate find it next to their own binary.
+pub fn brindlectl() -> PathBuf {
+    let mut p = PathBuf::from(env!("CARGO_BIN_EXE_brindle-node"));
+    p.set_file_name("brindlectl");
+    p
+}
+
+/// A peer on the host's IPv6 address (IPv6 routes travel on their own session, as in Calico).
+pub fn peer_line_v6(host: &Host, asn: u32) -> String {
+    format!(
+        "- address: \"{}\"\n  asNumber: {asn}\n  holdTime: 9\n",
+        host.ipv6()
+    )
+}
+
+pub fn peer_line(host: &Host, asn: u32, extra: &str) -> String {
+    format!(
+        "- address: {}\n  asNumber: {asn}\n  holdTime: 9\n{extra}",
+        host.ipv4()
+    )
+}
+
+/// Skips a test (with a message) when not run as root.
+#[macro_export]
+macro_rules! require_root {
+    () => {
+        if !is_root() {
+            eprintln!("skipped: needs root (network namespaces)");
+            return;
+        }
+    };
+}
