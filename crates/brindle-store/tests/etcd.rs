@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use brindle_store::etcd::EtcdStore;
 use brindle_store::testing::{EtcdProcess, EtcdTlsFiles};
-use brindle_store::{Datastore, DatastoreConfig, EtcdConfig, Op, StoreError};
+use brindle_store::{Datastore, DatastoreConfig, EtcdConfig, Op, StoreError, WatchMessage};
 use contract::Ctx;
 use tempfile::TempDir;
 
@@ -288,4 +288,60 @@ fn server_limits_below_the_defaults_are_explained() {
         }
         other => panic!("10 kB: {other:?}"),
     }
+}
+
+/// etcd drops the delete tombstones at its compaction revision but accepts a watch starting
+/// there. A watch from exactly a revision someone else compacted to (not through
+/// `Datastore::compact`, which compacts one below) must resync rather than miss a delete.
+#[test]
+fn watch_from_etcds_exact_compaction_revision_resyncs() {
+    let etcd = start_etcd();
+    let store = connect(&etcd.config());
+    store.put("/exact/a", b"1").unwrap();
+    store.put("/exact/b", b"2").unwrap();
+    let deleted = store.delete("/exact/b", None).unwrap().mod_revision;
+    let c = store.put("/exact/c", b"3").unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let endpoint = etcd.endpoint();
+    let raw_events = rt.block_on(async {
+        let mut client = etcd_client::Client::connect([endpoint.as_str()], None)
+            .await
+            .unwrap();
+        let options = etcd_client::CompactionOptions::new().with_physical();
+        client.compact(deleted, Some(options)).await.unwrap();
+        // The premise: etcd watches from its compaction revision without the delete there.
+        let options = etcd_client::WatchOptions::new()
+            .with_prefix()
+            .with_start_revision(deleted);
+        let mut stream = client.watch("/exact/", Some(options)).await.unwrap();
+        let mut revisions = Vec::new();
+        while revisions.is_empty() {
+            let resp = stream.message().await.unwrap().unwrap();
+            assert_eq!(resp.compact_revision(), 0, "etcd refused the watch");
+            revisions.extend(resp.events().iter().map(|e| e.kv().unwrap().mod_revision()));
+        }
+        revisions
+    });
+    assert_eq!(
+        raw_events,
+        [c.mod_revision],
+        "etcd kept the tombstone after all"
+    );
+
+    let watch = store.watch("/exact/", deleted).unwrap();
+    match watch.recv_timeout(Duration::from_secs(10)).unwrap() {
+        Some(WatchMessage::Resync { kvs, revision }) => {
+            assert_eq!(revision, c.mod_revision);
+            let keys: Vec<_> = kvs.iter().map(|kv| kv.key.as_str()).collect();
+            assert_eq!(keys, ["/exact/a", "/exact/c"]);
+        }
+        other => panic!("expected a resync, got {other:?}"),
+    }
+    // One revision later the history is complete.
+    let watch = store.watch("/exact/", deleted + 1).unwrap();
+    let got = contract::collect(&watch, 1, Duration::from_secs(10));
+    assert_eq!(got[0].0, c.mod_revision);
 }

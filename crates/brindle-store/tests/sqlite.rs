@@ -64,7 +64,10 @@ contract_tests! {
     watch_resume_after_reopen => contract::watch::watch_resume_after_reopen,
     watch_after_compaction_resyncs => contract::watch::watch_after_compaction_resyncs,
     watch_sees_other_process => contract::watch::watch_sees_other_process,
+    watch_from_future_revision => contract::watch::watch_from_future_revision,
+    watch_compacted_while_behind_resyncs => contract::watch::watch_compacted_while_behind_resyncs,
     dropped_watches_do_not_spin => contract::procs::dropped_watches_do_not_spin,
+    stalled_watch_does_not_spin => contract::procs::stalled_watch_does_not_spin,
 }
 
 #[test]

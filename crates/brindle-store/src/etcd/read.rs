@@ -105,33 +105,3 @@ pub(crate) async fn revision(client: Client, endpoints: &Endpoints) -> Result<Re
     .map_err(|e| map_error(endpoints, "reading the revision", e))?;
     Ok(header_revision(resp.header()))
 }
-
-/// Whether every event from revision `from` on is still in etcd's history: the revision before it
-/// must still be readable. (etcd lets a watch start at its compaction revision itself, but has
-/// dropped that revision's delete tombstones; this check sends such a watch to a resync instead.)
-pub(crate) async fn history_from(
-    client: &Client,
-    endpoints: &Endpoints,
-    from: Revision,
-) -> Result<bool> {
-    if from <= 1 {
-        // There is no revision 0 to read. (A fresh etcd is at revision 1, which holds no writes;
-        // its first write is revision 2.) If history was compacted, etcd itself cancels a watch
-        // from revision 1 as compacted.
-        return Ok(true);
-    }
-    let options = GetOptions::new().with_count_only().with_revision(from - 1);
-    let probe = || {
-        let (mut kv, options) = (client.kv_client(), options.clone());
-        async move { kv.get(vec![0u8], Some(options)).await }
-    };
-    match send(probe).await {
-        Ok(_) => Ok(true),
-        Err(e) if is_compacted(&e) => Ok(false),
-        Err(e) => Err(map_error(
-            endpoints,
-            &format!("reading history from revision {from}"),
-            e,
-        )),
-    }
-}

@@ -4,9 +4,18 @@
 //! The task remembers the first revision it has not delivered (`next`). When the stream breaks
 //! (connection lost, etcd restarted, leader change) it waits ([`BACKOFF_MIN`] doubling up to
 //! [`BACKOFF_MAX`]) and watches again from `next`, dropping anything below `next` that etcd might
-//! send twice, so events are neither lost nor duplicated. When the history from `next` on is no
-//! longer complete (`next - 1` cannot be read, or etcd cancels the watch as compacted), the task
-//! lists the prefix, delivers a `Resync` and continues after that listing.
+//! send twice, so events are neither lost nor duplicated.
+//!
+//! Compaction: etcd keeps every event after its compaction revision but drops the delete
+//! tombstones *at* it, and yet accepts a watch starting at exactly that revision. So the task asks
+//! etcd for events from `next - 1` (and drops those below `next`): etcd then cancels the watch as
+//! compacted (with `compact_revision` set) exactly when `next - 1` is below the compaction
+//! revision, i.e. when some event from `next` on may be gone. etcd makes that check itself when
+//! it first reads history for the watch, after any compaction that came before, so no compaction
+//! can slip in between a check and the watch. The task then lists the prefix, delivers a `Resync`
+//! and continues after that listing.
+//!
+//! A start revision in the future is fine: etcd delivers those revisions when they happen.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,26 +101,21 @@ impl WatchTask {
 
     /// Creates one etcd watch from `next` and forwards what it delivers until the stream ends.
     async fn stream(&mut self, client: &Client) -> Result<Again, Stop> {
-        match read::history_from(client, &self.endpoints, self.next).await {
-            Ok(true) => {}
-            Ok(false) => {
-                self.resync(client).await?;
-                return Ok(Again::Now);
-            }
-            Err(StoreError::Unavailable(_)) => return Ok(Again::Later { progressed: false }),
-            Err(e) => return Err(self.fail(e)),
-        }
         let (start, end) = prefix_range(&self.prefix);
+        // One revision early, so that etcd's compaction check covers `next` (module docs).
         let options = WatchOptions::new()
             .with_range(end)
-            .with_start_revision(self.next)
+            .with_start_revision((self.next - 1).max(1))
             .with_prev_key();
         let mut watch_client = client.watch_client().max_decoding_message_size(256 << 20);
         let broken = |progressed| Ok(Again::Later { progressed });
         let mut stream = match watch_client.watch(start, Some(options)).await {
             Ok(s) => s,
             Err(e) if is_retryable(&e) => return broken(false),
-            Err(e) => return Err(self.fail(map_error(&self.endpoints, "watching", e))),
+            Err(e) => {
+                let e = map_error(&self.endpoints, "watching", e);
+                return Err(self.fail(e).await);
+            }
         };
         let mut progressed = false;
         loop {
@@ -126,7 +130,10 @@ impl WatchTask {
                 Ok(Some(resp)) => resp,
                 Ok(None) => return broken(progressed),
                 Err(e) if is_retryable(&e) => return broken(progressed),
-                Err(e) => return Err(self.fail(map_error(&self.endpoints, "watching", e))),
+                Err(e) => {
+                    let e = map_error(&self.endpoints, "watching", e);
+                    return Err(self.fail(e).await);
+                }
             };
             if resp.compact_revision() > 0 {
                 self.resync(client).await?;
@@ -135,16 +142,20 @@ impl WatchTask {
             if resp.canceled() {
                 let reason = resp.cancel_reason();
                 if reason.contains("permission denied") {
-                    return Err(self.fail(StoreError::Backend(format!(
+                    let e = StoreError::Backend(format!(
                         "etcd at {}: watching {}: {reason}",
                         self.endpoints, self.prefix
-                    ))));
+                    ));
+                    return Err(self.fail(e).await);
                 }
                 // Canceled without compaction: etcd gave up on this watcher (e.g. it lost its
                 // leader); watch again after a pause.
                 return broken(progressed);
             }
-            let events = self.events(&resp).map_err(|e| self.fail(e))?;
+            let events = match self.events(&resp) {
+                Ok(events) => events,
+                Err(e) => return Err(self.fail(e).await),
+            };
             if let Some(last) = events.last() {
                 self.next = last.revision() + 1;
                 self.send(Ok(WatchMessage::Events(events))).await?;
@@ -191,29 +202,32 @@ impl WatchTask {
                     self.pause(backoff).await?;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                 }
-                Err(e) => return Err(self.fail(e)),
+                Err(e) => return Err(self.fail(e).await),
             }
         }
     }
 
-    /// Queues `msg`, waiting (without blocking the runtime) while the queue is full.
-    async fn send(&self, mut msg: Result<WatchMessage>) -> Result<(), Stop> {
-        loop {
-            match self.tx.try_send(msg) {
-                Ok(()) => return Ok(()),
-                Err(TrySendError::Disconnected(_)) => return Err(Stop),
-                Err(TrySendError::Full(m)) => {
-                    msg = m;
-                    self.check_cancel()?;
-                    tokio::time::sleep(Duration::from_millis(2)).await;
+    /// Queues `msg`. While the queue is full (the receiver is behind) the send waits on a thread
+    /// of the runtime's blocking pool, so neither the runtime nor a CPU is kept busy; it ends when
+    /// there is room or the receiver is dropped. (The channel is `std`'s because the receiving
+    /// [`crate::Watch`] is synchronous and must work without, and inside, a tokio runtime.)
+    async fn send(&self, msg: Result<WatchMessage>) -> Result<(), Stop> {
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(_)) => Err(Stop),
+            Err(TrySendError::Full(msg)) => {
+                let tx = self.tx.clone();
+                match tokio::task::spawn_blocking(move || tx.send(msg)).await {
+                    Ok(Ok(())) => Ok(()),
+                    _ => Err(Stop),
                 }
             }
         }
     }
 
     /// Delivers a final error.
-    fn fail(&self, e: StoreError) -> Stop {
-        let _ = self.tx.try_send(Err(e));
+    async fn fail(&self, e: StoreError) -> Stop {
+        let _ = self.send(Err(e)).await;
         Stop
     }
 

@@ -39,6 +39,10 @@ impl Ctx {
 /// A contract case.
 pub type Case = fn(&Ctx);
 
+/// Names a subset of the cases for [`run_all`].
+#[allow(dead_code)]
+pub const ONLY_ENV: &str = "BRINDLE_CONTRACT_ONLY";
+
 /// Every case, by name.
 pub const CASES: &[(&str, Case)] = &[
     ("crud", basic::crud),
@@ -65,17 +69,31 @@ pub const CASES: &[(&str, Case)] = &[
     ),
     ("watch_sees_other_process", watch::watch_sees_other_process),
     (
+        "watch_from_future_revision",
+        watch::watch_from_future_revision,
+    ),
+    (
+        "watch_compacted_while_behind_resyncs",
+        watch::watch_compacted_while_behind_resyncs,
+    ),
+    (
         "dropped_watches_do_not_spin",
         procs::dropped_watches_do_not_spin,
+    ),
+    (
+        "stalled_watch_does_not_spin",
+        procs::stalled_watch_does_not_spin,
     ),
 ];
 
 /// Runs every case against stores made by `ctx`, continuing after failures, and panics at the
-/// end naming the failed cases.
+/// end naming the failed cases. With [`ONLY_ENV`] set, only the cases whose names contain it run
+/// (for working on one case).
 #[allow(dead_code)] // the SQLite tests run each case as a test of its own
 pub fn run_all(mut ctx: impl FnMut(&str) -> Ctx) {
+    let only = std::env::var(ONLY_ENV).unwrap_or_default();
     let mut failed = Vec::new();
-    for (name, case) in CASES {
+    for (name, case) in CASES.iter().filter(|(name, _)| name.contains(&*only)) {
         let started = std::time::Instant::now();
         let c = ctx(name);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&c)));

@@ -49,6 +49,13 @@ pub fn dropped_watches_do_not_spin(c: &Ctx) {
     ));
 }
 
+pub fn stalled_watch_does_not_spin(c: &Ctx) {
+    wait_ok(spawn_worker(
+        &c.config,
+        &format!("stalled-watch {}", c.prefix),
+    ));
+}
+
 /// Starts this test binary as a worker playing `role` against `config`.
 pub fn spawn_worker(config: &DatastoreConfig, role: &str) -> Child {
     let exe = std::env::current_exe().expect("current_exe");
@@ -132,6 +139,7 @@ pub fn worker_main() {
             }
         }
         ["idle-watches", prefix] => idle_watches(&*store, prefix),
+        ["stalled-watch", prefix] => stalled_watch(&*store, prefix),
         other => panic!("unknown worker role {other:?}"),
     }
 }
@@ -195,6 +203,63 @@ fn idle_watches(store: &dyn Datastore, prefix: &str) {
         used <= 10,
         "dropped watches used {used} ticks of CPU in 1 s"
     );
+}
+
+/// A watch whose receiver does not read while events keep coming must wait for it, not poll:
+/// once its queue is full, the threads of this process must stay (almost) asleep.
+fn stalled_watch(store: &dyn Datastore, prefix: &str) {
+    let watch = store.watch(prefix, 0).unwrap();
+    for i in 0..100 {
+        store.put(&format!("{prefix}k{}", i % 10), b"v").unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Wait until the producer is stuck on the full queue: nothing left to read, it sleeps.
+    let mut switches = context_switches();
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = context_switches();
+        if now - switches < 20 || Instant::now() > deadline {
+            break;
+        }
+        switches = now;
+    }
+    let before = context_switches();
+    std::thread::sleep(Duration::from_secs(1));
+    let woke = context_switches() - before;
+    assert!(
+        woke < 50,
+        "a watch with a full queue woke its process {woke} times in 1 s"
+    );
+    // It is still intact: every event comes, in order.
+    let mut n = 0;
+    let mut last = 0;
+    while n < 100 {
+        match watch.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Some(brindle_store::WatchMessage::Events(evs)) => {
+                for ev in evs {
+                    assert!(ev.revision() > last);
+                    last = ev.revision();
+                    n += 1;
+                }
+            }
+            other => panic!("unexpected {other:?} after {n} events"),
+        }
+    }
+}
+
+/// Voluntary context switches of every thread of this process so far.
+fn context_switches() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .map(|v| v.trim().parse::<u64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 /// inotify instances open in this process.

@@ -1,9 +1,10 @@
 //! Watches: order, resumption, compaction, other writers.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use brindle_store::{Datastore, Event, Op, WatchMessage};
+use brindle_store::{Datastore, Event, KeyValue, Op, Watch, WatchMessage};
 
 use super::procs::{spawn_worker, wait_ok};
 use super::{Change, Ctx, assert_quiet, change_of_result, collect};
@@ -178,4 +179,118 @@ pub fn watch_sees_other_process(c: &Ctx) {
     );
     assert_quiet(&watch);
     assert_quiet(&other);
+}
+
+/// A start revision that has not happened yet is fine: the watch delivers it when it happens,
+/// and nothing before it.
+pub fn watch_from_future_revision(c: &Ctx) {
+    let from = c.store.revision().unwrap() + 3;
+    let watch = c.store.watch(&c.prefix, from).unwrap();
+    let mut results = Vec::new();
+    for i in 0..5u8 {
+        let op = Op::Put {
+            key: c.key(&format!("k{i}")),
+            value: vec![i],
+        };
+        let kv = c.store.txn(std::slice::from_ref(&op)).unwrap().remove(0);
+        results.push(change_of_result(&op, &kv));
+    }
+    assert_eq!(results[2].0, from, "nobody else writes");
+    let got = collect(&watch, 3, TIMEOUT);
+    assert_eq!(got, results[2..]);
+    assert_quiet(&watch);
+}
+
+/// History a running watch still needs is compacted away while its receiver is behind: the
+/// watch delivers what it still can, then a `Resync` with the state, then continues; the state
+/// rebuilt from its messages always matches the store. The receiver stalls for more and more
+/// writes until a resync happens (on etcd, the server must have fallen behind too).
+pub fn watch_compacted_while_behind_resyncs(c: &Ctx) {
+    let s = &c.store;
+    let from = s.revision().unwrap() + 1;
+    let watch = s.watch(&c.prefix, from).unwrap();
+    let mut state = BTreeMap::new();
+    let mut last = from - 1;
+    let mut writes = 400;
+    loop {
+        for i in 0..writes {
+            let key = c.key(&format!("k{:02}", i % 16));
+            if i % 50 == 49 {
+                s.delete(&key, None).unwrap();
+            } else {
+                let mut value = format!("{i:08}").into_bytes();
+                value.resize(16 << 10, b'.');
+                s.put(&key, &value).unwrap();
+            }
+        }
+        let current = s.revision().unwrap();
+        s.compact(current).unwrap();
+        let resynced = replay_until(&watch, current, &mut state, &mut last);
+        let expected: Vec<KeyValue> = s.list(&c.prefix).unwrap().kvs;
+        assert_eq!(
+            state.values().cloned().collect::<Vec<_>>(),
+            expected,
+            "state rebuilt from the watch differs from the store (resynced: {resynced})"
+        );
+        eprintln!("  compacted under a watch stalled for {writes} writes: resynced: {resynced}");
+        if resynced {
+            break;
+        }
+        writes *= 2;
+        assert!(
+            writes <= 3200,
+            "no resync after compacting under a stalled watch"
+        );
+    }
+    // Events continue after the resync.
+    let kv = s.put(&c.key("after"), b"x").unwrap();
+    let got = collect(&watch, 1, TIMEOUT);
+    assert_eq!(
+        (got[0].0, got[0].1.as_str()),
+        (kv.mod_revision, kv.key.as_str())
+    );
+    assert_quiet(&watch);
+}
+
+/// Applies watch messages to `state` until revision `upto` has been seen; true if a `Resync`
+/// came. Checks that revisions only go forward.
+fn replay_until(
+    watch: &Watch,
+    upto: i64,
+    state: &mut BTreeMap<String, KeyValue>,
+    last: &mut i64,
+) -> bool {
+    let mut resynced = false;
+    while *last < upto {
+        match watch.recv_timeout(TIMEOUT).unwrap() {
+            Some(WatchMessage::Events(evs)) => {
+                for ev in evs {
+                    assert!(
+                        ev.revision() >= *last,
+                        "revision went back: {ev:?} after {last}"
+                    );
+                    if resynced {
+                        assert!(ev.revision() > *last, "event {ev:?} repeats the resync");
+                    }
+                    *last = ev.revision();
+                    match ev {
+                        Event::Put { kv } => {
+                            state.insert(kv.key.clone(), kv);
+                        }
+                        Event::Delete { key, .. } => {
+                            state.remove(&key);
+                        }
+                    }
+                }
+            }
+            Some(WatchMessage::Resync { kvs, revision }) => {
+                assert!(revision >= *last, "resync at {revision} after {last}");
+                resynced = true;
+                *last = revision;
+                *state = kvs.into_iter().map(|kv| (kv.key.clone(), kv)).collect();
+            }
+            None => panic!("watch stalled at revision {last} of {upto}"),
+        }
+    }
+    resynced
 }
