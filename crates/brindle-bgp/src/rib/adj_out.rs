@@ -147,10 +147,17 @@ impl Outbound {
 struct Batch {
     out: Outbound,
     groups: HashMap<usize, usize>,
+    routes: usize,
 }
 
 impl Batch {
+    fn withdraw(&mut self, family: Family, nlri: Nlri) {
+        self.routes += 1;
+        self.out.withdrawn.push((family, nlri));
+    }
+
     fn announce(&mut self, family: Family, attrs: Arc<PathAttributes>, nlri: Nlri) {
+        self.routes += 1;
         let key = Arc::as_ptr(&attrs) as usize;
         let out = &mut self.out;
         let i = *self.groups.entry(key).or_insert_with(|| {
@@ -165,9 +172,11 @@ impl Batch {
 }
 
 impl Rib {
-    /// Up to `max` prefixes' worth of outbound work for `peer` (call when its socket is
-    /// writable): queued changes first, then the initial dump or a refresh. Empty when the peer
-    /// is not Established or has nothing pending.
+    /// About `max` routes of outbound work (a prefix's ADD-PATH paths are not split) for `peer` (call when its socket is writable):
+    /// queued changes first, then the initial dump or a refresh, in prefix order. A table walk
+    /// looks at no more than `64 * max` prefixes per call, so a batch can come back empty
+    /// while the walk goes on over routes the peer is not sent: keep calling while
+    /// [`Rib::has_outbound`] (and the socket accepts data).
     pub fn take_outbound(&mut self, peer: PeerId, max: usize) -> Outbound {
         let mut b = Batch::default();
         let Some(add_path) = self
@@ -177,17 +186,16 @@ impl Rib {
         else {
             return b.out;
         };
-        let mut budget = max;
-        while budget > 0 {
+        let mut scan = max.saturating_mul(64);
+        while b.routes < max {
             let Some((prefix, id)) = self.slot_mut(peer).and_then(|s| s.out.dirty.pop_first())
             else {
                 break;
             };
-            budget -= 1;
             self.emit_key(peer, prefix, id, add_path.has(prefix.family()), &mut b);
         }
         for family in Family::ALL {
-            while budget > 0 {
+            while b.routes < max && scan > 0 {
                 let Some(dump) = self.slot(peer).map(|s| s.out.dump[fi(family)]) else {
                     break;
                 };
@@ -207,7 +215,7 @@ impl Rib {
                             Dump::Initial(_) => Dump::Initial(Some(prefix)),
                             _ => Dump::Refresh(Some(prefix)),
                         };
-                        budget -= 1;
+                        scan -= 1;
                         self.emit_all(peer, prefix, &paths, add_path.has(family), &mut b);
                     }
                     None => {
@@ -355,7 +363,7 @@ impl Rib {
         });
         match attrs {
             Some(a) => b.announce(family, a, nlri),
-            None => b.out.withdrawn.push((family, nlri)),
+            None => b.withdraw(family, nlri),
         }
     }
 

@@ -163,10 +163,10 @@ impl Told {
 pub fn drain(rib: &mut Rib, peer: PeerId, told: &mut Told) -> Vec<Outbound> {
     let mut v = Vec::new();
     for _ in 0..100_000 {
-        let o = rib.take_outbound(peer, 64);
-        if o.is_empty() {
+        if !rib.has_outbound(peer) {
             break;
         }
+        let o = rib.take_outbound(peer, 64);
         told.apply(&o);
         v.push(o);
     }
