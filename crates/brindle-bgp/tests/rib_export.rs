@@ -242,8 +242,10 @@ fn next_hop_modes() {
     let keep_e = custom_peer(&mut r, 3, 65003, |i| i.next_hop = NextHopMode::Keep);
     let self_i = custom_peer(&mut r, 4, LOCAL_AS, |i| i.next_hop = NextHopMode::SelfHop);
     announce(&mut r, src, &[PFX], attrs(&[65001], "192.0.2.2"));
-    let mut with_nh = PathAttributes::default();
-    with_nh.next_hop = Some(v4("192.0.2.50"));
+    let with_nh = PathAttributes {
+        next_hop: Some(v4("192.0.2.50")),
+        ..PathAttributes::default()
+    };
     r.originate(p("10.9.0.0/16"), with_nh);
     let t = told(&mut r, keep_e);
     assert_eq!(t.get(PFX).and_then(|a| a.next_hop), Some(v4("192.0.2.2")));

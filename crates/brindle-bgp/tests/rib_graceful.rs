@@ -14,11 +14,21 @@ fn stale(r: &Rib, prefix: &str) -> Option<bool> {
 }
 
 /// A source peer with routes A and B, and a receiver that has been told about them.
-fn setup() -> (Rib, brindle_bgp::rib::PeerId, brindle_bgp::rib::PeerId, Told) {
+fn setup() -> (
+    Rib,
+    brindle_bgp::rib::PeerId,
+    brindle_bgp::rib::PeerId,
+    Told,
+) {
     let mut r = rib();
     let src = peer(&mut r, 2, Kind::Ebgp(65001));
     let dst = peer(&mut r, 3, Kind::Ibgp);
-    announce(&mut r, src, &["10.1.0.0/16", "10.2.0.0/16"], attrs(&[65001], "192.0.2.2"));
+    announce(
+        &mut r,
+        src,
+        &["10.1.0.0/16", "10.2.0.0/16"],
+        attrs(&[65001], "192.0.2.2"),
+    );
     let t = told(&mut r, dst);
     assert!(t.has("10.1.0.0/16") && t.has("10.2.0.0/16"));
     (r, src, dst, t)
@@ -30,7 +40,11 @@ fn stale_routes_kept_then_swept_at_end_of_rib() {
     let c = r.peer_down(src, true);
     assert!(c.is_empty(), "retained routes change nothing: {c:?}");
     assert_eq!(stale(&r, "10.1.0.0/16"), Some(true));
-    assert_eq!(r.kernel_routes(Family::Ipv4Unicast).len(), 2, "still forwarding");
+    assert_eq!(
+        r.kernel_routes(Family::Ipv4Unicast).len(),
+        2,
+        "still forwarding"
+    );
 
     up(&mut r, src, 2, false);
     // The peer re-sends A unchanged: no longer stale, nothing to tell anyone.
@@ -115,10 +129,20 @@ fn max_prefix() {
     info.max_prefix = Some(2);
     let src = r.add_peer(info);
     up(&mut r, src, 2, false);
-    let c = announce(&mut r, src, &["10.1.0.0/16", "10.2.0.0/16"], attrs(&[65001], "192.0.2.2"));
+    let c = announce(
+        &mut r,
+        src,
+        &["10.1.0.0/16", "10.2.0.0/16"],
+        attrs(&[65001], "192.0.2.2"),
+    );
     assert_eq!(c.max_prefix, None);
     // Replacing an accepted route is fine.
-    let c = announce(&mut r, src, &["10.1.0.0/16"], attrs(&[65001, 65002], "192.0.2.2"));
+    let c = announce(
+        &mut r,
+        src,
+        &["10.1.0.0/16"],
+        attrs(&[65001, 65002], "192.0.2.2"),
+    );
     assert_eq!(c.max_prefix, None);
     let c = announce(&mut r, src, &["10.3.0.0/16"], attrs(&[65001], "192.0.2.2"));
     let m = c.max_prefix.expect("limit exceeded");
@@ -133,7 +157,12 @@ fn max_prefix() {
     // Raising the limit later lets more in.
     r.set_max_prefix(src, Some(10));
     up(&mut r, src, 2, false);
-    let c = announce(&mut r, src, &["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"], attrs(&[65001], "192.0.2.2"));
+    let c = announce(
+        &mut r,
+        src,
+        &["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"],
+        attrs(&[65001], "192.0.2.2"),
+    );
     assert_eq!(c.max_prefix, None);
     assert_eq!(r.received_count(src), 3);
 }

@@ -44,7 +44,11 @@ fn a_million_routes_per_byte_budget() {
         .ok()
         .and_then(|v| v.parse().ok())
         // Debug builds are ~6x slower: a fifth of the routes gives the same per-route figure.
-        .unwrap_or(if cfg!(debug_assertions) { 200_000 } else { 1_000_000 });
+        .unwrap_or(if cfg!(debug_assertions) {
+            200_000
+        } else {
+            1_000_000
+        });
     let mut rib = Rib::new(LocalConfig::new(64512, Ipv4Addr::new(10, 0, 0, 1)));
     let src = rib.add_peer(PeerInfo::new(
         IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),

@@ -10,17 +10,13 @@
 
 mod rib_common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use brindle_bgp::model::{
-    AsPath, Community, Family, Nlri, Origin, PathAttributes, Prefix, Update,
-};
+use brindle_bgp::model::{AsPath, Community, Family, Nlri, Origin, PathAttributes, Prefix, Update};
 use brindle_bgp::policy::{Action, Filter, MatchOperator, Policy, Rule};
-use brindle_bgp::rib::{
-    KernelChange, LocalConfig, PeerId, PeerInfo, Rib, SessionInfo,
-};
+use brindle_bgp::rib::{KernelChange, LocalConfig, PeerId, PeerInfo, Rib, SessionInfo};
 use proptest::prelude::*;
 use rib_common::{LOCAL_AS, ROUTER_ID, SELF_V4, Told};
 
@@ -63,12 +59,16 @@ fn prefix(i: usize) -> Prefix {
     PREFIXES[i].parse().expect("prefix")
 }
 
-/// Peer 1 rejects prefix 4 on import; peer 0 rejects prefix 3 on export.
-fn filter(i: usize, action_prefix: usize) -> Policy {
-    let _ = i;
+/// A policy rejecting exactly one prefix (peer 1 rejects prefix 4 on import; peer 0 rejects
+/// prefix 3 on export).
+fn filter(action_prefix: usize) -> Policy {
     Policy::new(vec![Arc::new(Filter {
         name: "f".into(),
-        v4: vec![Rule::new(prefix(action_prefix), MatchOperator::Equal, Action::Reject)],
+        v4: vec![Rule::new(
+            prefix(action_prefix),
+            MatchOperator::Equal,
+            Action::Reject,
+        )],
         v6: vec![],
     })])
 }
@@ -233,9 +233,9 @@ fn decide(c: &[&MPath]) -> Option<(usize, Vec<usize>)> {
     let snapshot = s.clone();
     s.retain(|i| {
         let med = c[*i].attrs.med.unwrap_or(0);
-        !snapshot.iter().any(|j| {
-            neighbor(c[*j]) == neighbor(c[*i]) && c[*j].attrs.med.unwrap_or(0) < med
-        })
+        !snapshot
+            .iter()
+            .any(|j| neighbor(c[*j]) == neighbor(c[*i]) && c[*j].attrs.med.unwrap_or(0) < med)
     });
     if s.iter().any(|i| c[*i].from.is_some_and(|f| !ibgp(f))) {
         s.retain(|i| c[*i].from.is_some_and(|f| !ibgp(f)));
@@ -343,8 +343,10 @@ impl Model {
             } else {
                 decide(&c).map(|(b, _)| c[b]).into_iter().collect()
             };
-            let mut v: Vec<PathAttributes> =
-                chosen.iter().filter_map(|m| self.export(m, target, p)).collect();
+            let mut v: Vec<PathAttributes> = chosen
+                .iter()
+                .filter_map(|m| self.export(m, target, p))
+                .collect();
             if !v.is_empty() {
                 v.sort();
                 out.insert(prefix(p), v);
@@ -357,7 +359,9 @@ impl Model {
         let mut out = BTreeMap::new();
         for p in 0..PREFIXES.len() {
             let c = self.candidates(p);
-            let Some((best, ecmp)) = decide(&c) else { continue };
+            let Some((best, ecmp)) = decide(&c) else {
+                continue;
+            };
             if c[best].from.is_none() {
                 continue;
             }
@@ -420,10 +424,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         let mut info = PeerInfo::new(addr(i), LOCAL_AS, remote);
         info.rr_client = *kind == Kind::Client;
         if i == 1 {
-            info.import = filter(i, 4);
+            info.import = filter(4);
         }
         if i == 0 {
-            info.export = filter(i, 3);
+            info.export = filter(3);
         }
         ids.push(rib.add_peer(info));
     }
@@ -431,7 +435,6 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         told: vec![Told::default(); PEERS.len()],
         ..Model::default()
     };
-    let mut touched: BTreeSet<usize> = BTreeSet::new();
     for op in ops {
         let changes = match &op {
             Op::Announce(i, nlri, spec) => {
@@ -456,7 +459,15 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 let announced = nlri
                     .iter()
-                    .map(|(p, id)| (Family::Ipv4Unicast, Nlri { prefix: prefix(*p), path_id: *id }))
+                    .map(|(p, id)| {
+                        (
+                            Family::Ipv4Unicast,
+                            Nlri {
+                                prefix: prefix(*p),
+                                path_id: *id,
+                            },
+                        )
+                    })
                     .collect();
                 rib.apply_update(
                     ids[*i],
@@ -475,7 +486,15 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 let withdrawn = nlri
                     .iter()
-                    .map(|(p, id)| (Family::Ipv4Unicast, Nlri { prefix: prefix(*p), path_id: *id }))
+                    .map(|(p, id)| {
+                        (
+                            Family::Ipv4Unicast,
+                            Nlri {
+                                prefix: prefix(*p),
+                                path_id: *id,
+                            },
+                        )
+                    })
                     .collect();
                 rib.apply_update(
                     ids[*i],
@@ -556,9 +575,6 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
         };
         m.apply_kernel(&changes.kernel);
-        if let Op::Announce(i, ..) | Op::Withdraw(i, ..) = &op {
-            touched.insert(*i);
-        }
 
         // Best path and kernel state, after every step.
         for p in 0..PREFIXES.len() {
@@ -567,9 +583,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             let got = rib
                 .best(&prefix(p))
                 .map(|b| ((!b.from.is_local()).then_some(b.from), b.path_id));
-            prop_assert_eq!(got, want, "best of {} after {:?}", PREFIXES[p], op);
+            prop_assert_eq!(got, want, "best of {} after {:?}", prefix(p), op);
             let n = rib.route(&prefix(p)).map_or(0, |r| r.paths.len());
-            prop_assert_eq!(n, c.len(), "paths of {}", PREFIXES[p]);
+            prop_assert_eq!(n, c.len(), "paths of {}", prefix(p));
         }
         prop_assert_eq!(&m.kernel, &m.expected_kernel(), "kernel after {:?}", op);
         for (i, id) in ids.iter().enumerate() {

@@ -28,16 +28,32 @@ fn empty_table_gets_end_of_rib_at_once() {
 fn dump_is_grouped_ordered_and_limited() {
     let mut r = rib();
     let src = peer(&mut r, 2, Kind::Ebgp(65001));
-    announce(&mut r, src, &["10.0.3.0/24", "10.0.1.0/24"], attrs(&[65001], "192.0.2.2"));
-    announce(&mut r, src, &["10.0.2.0/24"], attrs(&[65001, 65009], "192.0.2.2"));
+    announce(
+        &mut r,
+        src,
+        &["10.0.3.0/24", "10.0.1.0/24"],
+        attrs(&[65001], "192.0.2.2"),
+    );
+    announce(
+        &mut r,
+        src,
+        &["10.0.2.0/24"],
+        attrs(&[65001, 65009], "192.0.2.2"),
+    );
     let dst = add(&mut r, 3, Kind::Ibgp);
     up(&mut r, dst, 3, false);
     let o = r.take_outbound(dst, 2);
     assert_eq!(o.route_count(), 2);
     assert!(o.end_of_rib.is_empty());
     assert_eq!(o.announced.len(), 2, "two attribute sets");
-    assert_eq!(o.announced[0].nlri, vec![(Family::Ipv4Unicast, Nlri::new(p("10.0.1.0/24")))]);
-    assert_eq!(o.announced[1].nlri, vec![(Family::Ipv4Unicast, Nlri::new(p("10.0.2.0/24")))]);
+    assert_eq!(
+        o.announced[0].nlri,
+        vec![(Family::Ipv4Unicast, Nlri::new(p("10.0.1.0/24")))]
+    );
+    assert_eq!(
+        o.announced[1].nlri,
+        vec![(Family::Ipv4Unicast, Nlri::new(p("10.0.2.0/24")))]
+    );
     let o = r.take_outbound(dst, 1);
     assert_eq!(o.route_count(), 1);
     assert!(o.end_of_rib.is_empty(), "the budget went to the route");
@@ -101,7 +117,9 @@ fn unrelated_changes_queue_nothing() {
 fn changes_during_the_initial_dump() {
     let mut r = rib();
     let src = peer(&mut r, 2, Kind::Ebgp(65001));
-    let names: Vec<String> = (0..200).map(|i| format!("10.{}.{}.0/24", i / 256, i % 256)).collect();
+    let names: Vec<String> = (0..200)
+        .map(|i| format!("10.{}.{}.0/24", i / 256, i % 256))
+        .collect();
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     announce(&mut r, src, &all, attrs(&[65001], "192.0.2.2"));
     let dst = add(&mut r, 3, Kind::Ibgp);
@@ -109,7 +127,12 @@ fn changes_during_the_initial_dump() {
     let mut t = Told::default();
     t.apply(&r.take_outbound(dst, 50));
     // Behind the cursor and ahead of it: a change and a withdrawal each.
-    announce(&mut r, src, &[all[10], all[150]], attrs(&[65001, 1], "192.0.2.2"));
+    announce(
+        &mut r,
+        src,
+        &[all[10], all[150]],
+        attrs(&[65001, 1], "192.0.2.2"),
+    );
     withdraw(&mut r, src, &[all[20], all[160]]);
     drain(&mut r, dst, &mut t);
     let expected: Vec<&str> = all
@@ -159,12 +182,34 @@ fn add_path_sends_every_path_with_stable_ids() {
     announce(&mut r, s2, &[pfx], attrs(&[65002, 65009], "192.0.2.3"));
     withdraw(&mut r, s1, &[pfx]);
     let o = r.take_outbound(ap, 100);
-    assert_eq!(o.withdrawn, vec![(Family::Ipv4Unicast, Nlri { prefix: p(pfx), path_id: 1 })]);
+    assert_eq!(
+        o.withdrawn,
+        vec![(
+            Family::Ipv4Unicast,
+            Nlri {
+                prefix: p(pfx),
+                path_id: 1
+            }
+        )]
+    );
     assert_eq!(o.announced.len(), 1);
-    assert_eq!(o.announced[0].nlri, vec![(Family::Ipv4Unicast, Nlri { prefix: p(pfx), path_id: 2 })]);
+    assert_eq!(
+        o.announced[0].nlri,
+        vec![(
+            Family::Ipv4Unicast,
+            Nlri {
+                prefix: p(pfx),
+                path_id: 2
+            }
+        )]
+    );
     t.apply(&o);
     assert_eq!(ids(&t, pfx), vec![2, 3]);
-    assert_eq!(nh(&t, 3), Some(v4("192.0.2.4")), "untouched path keeps its id");
+    assert_eq!(
+        nh(&t, 3),
+        Some(v4("192.0.2.4")),
+        "untouched path keeps its id"
+    );
 
     // The path from the ADD-PATH peer itself is not sent back to it.
     announce(&mut r, ap, &[pfx], attrs(&[], "192.0.2.5"));
@@ -176,13 +221,24 @@ fn add_path_sends_every_path_with_stable_ids() {
 fn add_path_receive_keys_by_path_id() {
     let mut r = rib();
     let s = peer(&mut r, 2, Kind::Ibgp);
-    announce_ids(&mut r, s, &[("10.1.0.0/16", 7), ("10.1.0.0/16", 8)], attrs(&[], "192.0.2.2"));
+    announce_ids(
+        &mut r,
+        s,
+        &[("10.1.0.0/16", 7), ("10.1.0.0/16", 8)],
+        attrs(&[], "192.0.2.2"),
+    );
     assert_eq!(r.route(&p("10.1.0.0/16")).map(|x| x.paths.len()), Some(2));
     assert_eq!(r.received_count(s), 2);
     let c = r.apply_update(
         s,
         &brindle_bgp::model::Update {
-            withdrawn: vec![(Family::Ipv4Unicast, Nlri { prefix: p("10.1.0.0/16"), path_id: 7 })],
+            withdrawn: vec![(
+                Family::Ipv4Unicast,
+                Nlri {
+                    prefix: p("10.1.0.0/16"),
+                    path_id: 7,
+                },
+            )],
             ..Default::default()
         },
     );
@@ -197,7 +253,12 @@ fn route_refresh_resends_the_table() {
     let mut r = rib();
     let src = peer(&mut r, 2, Kind::Ebgp(65001));
     let dst = peer(&mut r, 3, Kind::Ibgp);
-    announce(&mut r, src, &["10.1.0.0/16", "10.2.0.0/16"], attrs(&[65001], "192.0.2.2"));
+    announce(
+        &mut r,
+        src,
+        &["10.1.0.0/16", "10.2.0.0/16"],
+        attrs(&[65001], "192.0.2.2"),
+    );
     let first = told(&mut r, dst);
     let c = r.refresh_out(dst, Family::Ipv4Unicast);
     assert_eq!(c.outbound, vec![dst]);
