@@ -176,6 +176,7 @@ fn rows() -> Vec<(&'static str, Vec<u8>, CodecParams, Expect)> {
         ("ROUTE-REFRESH subtype 3", msg(5, &[0, 1, 3, 1]), p(), Ignored),
         ("ROUTE-REFRESH for AFI 25", msg(5, &[0, 25, 0, 65]), p(), Ignored),
         ("End-of-RIB for an unknown family", update(&[], &attr(0x80, 15, &[0, 25, 70]), &[]), p(), Ignored),
+        ("MP_UNREACH_NLRI for an unknown family alone", update(&[], &attr(0x80, 15, &[0, 25, 70, 1, 2, 3]), &[]), p(), Ignored),
     ]
 }
 

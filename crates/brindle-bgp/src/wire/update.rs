@@ -100,7 +100,8 @@ pub(crate) fn decode_update(body: &[u8], params: &CodecParams) -> Result<Update,
         }
         // RFC 4724 §2: "For any other address family, it is an UPDATE message that contains
         // only the MP_UNREACH_NLRI attribute with no withdrawn routes for that <AFI, SAFI>."
-        if pa.count == 1 && u.nlri.is_empty() && withdrawn_bytes.is_empty() && classic == 0 {
+        let only_attribute = pa.count == 1 && pa.action != Action::Withdraw;
+        if only_attribute && u.nlri.is_empty() && withdrawn_bytes.is_empty() && classic == 0 {
             unreach_eor = Some(u.family);
         }
     }
@@ -140,7 +141,8 @@ pub(crate) fn decode_update(body: &[u8], params: &CodecParams) -> Result<Update,
     let attrs = pa.any_path_attribute.then(|| Arc::new(pa.attrs));
     // Only an MP_UNREACH_NLRI for a family brindle does not speak: nothing left to act on (and
     // an empty UPDATE would read as an End-of-RIB).
-    if attrs.is_none() && withdrawn.is_empty() && announced.is_empty() {
+    let nothing = attrs.is_none() && withdrawn.is_empty() && announced.is_empty();
+    if nothing && pa.action != Action::Withdraw {
         return Err(DecodeError::Ignored {
             reason: "UPDATE for an address family brindle does not speak".into(),
         });
