@@ -179,3 +179,17 @@ fn removing_a_peer_withdraws_its_routes_and_frees_the_handle() {
     assert_eq!(again, src, "handle reused");
     assert_eq!(r.received_count(again), 0);
 }
+
+#[test]
+fn consecutive_restart_deletes_the_routes_still_stale() {
+    let (mut r, src, _, _) = setup();
+    r.peer_down(src, true);
+    up(&mut r, src, 2, false);
+    announce(&mut r, src, &["10.1.0.0/16"], attrs(&[65001], "192.0.2.2"));
+    // Down again before End-of-RIB: B (still stale) goes, A becomes stale.
+    let c = r.peer_down(src, true);
+    assert_eq!(c.kernel.len(), 1);
+    assert_eq!(c.kernel[0].prefix, p("10.2.0.0/16"));
+    assert_eq!(stale(&r, "10.1.0.0/16"), Some(true));
+    assert_eq!(r.received_count(src), 1);
+}

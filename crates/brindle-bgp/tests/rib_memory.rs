@@ -3,7 +3,7 @@
 //! other test shares the process).
 //!
 //! `cargo test -p brindle-bgp --release --test rib_memory -- --nocapture` prints the numbers;
-//! `BRINDLE_RIB_ROUTES` changes the route count (default 1,000,000; 200,000 in debug builds).
+//! `BRINDLE_RIB_ROUTES` changes the route count (default 1,000,000; 100,000 in debug builds).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -43,7 +43,7 @@ fn a_million_routes_per_byte_budget() {
     let routes: u32 = std::env::var("BRINDLE_RIB_ROUTES")
         .ok()
         .and_then(|v| v.parse().ok())
-        // Debug builds are ~6x slower: a fifth of the routes gives the same per-route figure.
+        // Debug builds are ~6x slower: a tenth of the routes gives the same per-route figure.
         .unwrap_or(if cfg!(debug_assertions) {
             200_000
         } else {

@@ -524,6 +524,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Down(i, retain) => {
                 let i = *i;
                 if *retain {
+                    // RFC 4724 §4.2: routes still stale from an earlier restart go.
+                    m.remove_where(|x| x.from == Some(i) && x.stale);
                     for x in m.paths.values_mut().filter(|x| x.from == Some(i)) {
                         x.stale = true;
                     }

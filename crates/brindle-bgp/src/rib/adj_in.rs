@@ -13,7 +13,7 @@ impl Rib {
     /// Applies an UPDATE received from `peer` (ignored unless the peer is Established).
     ///
     /// RFC 4271 §9: withdrawn routes are removed; each announced route replaces the peer's
-    /// previous route for the same NLRI (prefix and, with ADD-PATH, path id: RFC 7911 §5). A
+    /// previous route for the same NLRI (prefix and, with ADD-PATH, path id: RFC 7911 §3). A
     /// route that fails the loop checks, has no next hop for its family, or is rejected by
     /// import policy removes the previous route instead ("treat as withdraw"): the RIB keeps
     /// accepted routes only. An End-of-RIB marker ends graceful-restart retention for its

@@ -247,8 +247,8 @@ impl Rib {
             .is_some_and(|s| s.session.is_some() && s.out.initial_done[fi(family)])
     }
 
-    /// RFC 2918 §4: on a ROUTE-REFRESH request, "the BGP speaker MUST re-advertise to that peer
-    /// the Adj-RIB-Out of the <AFI, SAFI> carried in the message". Re-queues the whole table of
+    /// RFC 2918 §4: on a ROUTE-REFRESH request, "the BGP speaker shall re-advertise to that
+    /// peer the Adj-RIB-Out of the <AFI, SAFI> carried in the message". Re-queues the whole table of
     /// `family` for `peer` (an initial dump in progress simply continues).
     pub fn refresh_out(&mut self, peer: PeerId, family: Family) -> Changes {
         let mut out = self.begin();

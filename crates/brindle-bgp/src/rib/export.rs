@@ -109,8 +109,10 @@ impl Rib {
             return None;
         }
         if t.info.ibgp && source.internal() {
-            // RFC 4271 §9.2: routes learned from internal peers are not advertised to internal
-            // peers ("split horizon"), except by a route reflector, RFC 4456 §6:
+            // RFC 4271 §9.2: "When a BGP speaker receives an UPDATE message from an internal
+            // peer, the receiving BGP speaker SHALL NOT re-distribute the routing information
+            // contained in that UPDATE message to other internal peers (unless the speaker acts
+            // as a BGP Route Reflector [RFC2796])." RFC 4456 §6:
             // "A route from a Non-Client IBGP peer: Reflect to all the Clients."
             // "A route from a Client peer: Reflect to all the Non-Client peers and also to the
             // Client peers other than the originator."
@@ -177,8 +179,9 @@ impl Rib {
         let (source, source_id) = self.source(path)?;
         let mut a = (*path.attrs).clone();
         if t.info.ibgp {
-            // RFC 4271 §5.1.5: "A BGP speaker MUST include this attribute in UPDATE messages
-            // it sends to internal peers": the route's degree of preference.
+            // RFC 4271 §5.1.5: LOCAL_PREF "SHALL be included in all UPDATE messages that a
+            // given BGP speaker sends to other internal peers": the route's degree of
+            // preference.
             a.local_pref = Some(self.preference(path));
             if source.internal() {
                 // RFC 4456 §8: "ORIGINATOR_ID ... created by an RR in reflecting a route. This
@@ -190,11 +193,12 @@ impl Rib {
                 a.cluster_list.insert(0, self.cfg.effective_cluster_id());
             }
         } else {
-            // RFC 4271 §5.1.2 (b): to an external peer, "the advertising speaker shall prepend
-            // its own AS number as the last element of the sequence".
+            // RFC 4271 §5.1.2 (b): to an external peer, "if the first path segment of the
+            // AS_PATH is of type AS_SEQUENCE, the local system prepends its own AS number as the
+            // last element of the sequence" (otherwise it starts a new AS_SEQUENCE).
             a.as_path = a.as_path.prepend(t.info.local_as);
-            // §5.1.5: LOCAL_PREF "MUST NOT include this attribute in UPDATE messages it sends
-            // to external peers".
+            // §5.1.5: "A BGP speaker MUST NOT include this attribute in UPDATE messages it
+            // sends to external peers".
             a.local_pref = None;
             // RFC 4456 §8: ORIGINATOR_ID and CLUSTER_LIST are optional non-transitive and only
             // meaningful inside the AS.

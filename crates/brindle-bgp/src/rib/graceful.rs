@@ -8,15 +8,17 @@ use crate::model::{Family, Prefix};
 
 impl Rib {
     /// The session with `peer` went down. With `retain` (and graceful restart enabled for the
-    /// peer), RFC 4724 §4.2: "the Receiving Speaker MUST retain the routes received from the
-    /// Helper Speaker for all the address families that were previously received in the
-    /// Graceful Restart Capability and MUST mark them as stale routing information." Stale
-    /// routes keep being used: "The Receiving Speaker MUST NOT differentiate between stale and
-    /// other routing information during forwarding." Without `retain` all its routes are
-    /// withdrawn at once.
+    /// peer), RFC 4724 §4.2: the Receiving Speaker "MUST retain the routes received from the
+    /// peer for all the address families that were previously received in the Graceful Restart
+    /// Capability and MUST mark them as stale routing information. To deal with possible
+    /// consecutive restarts, a route (from the peer) previously marked as stale MUST be
+    /// deleted. The router MUST NOT differentiate between stale and other routing information
+    /// during forwarding." So: routes already stale go, the others become stale and stay in
+    /// use (same preference). Without `retain` all the peer's routes are withdrawn at once.
     ///
-    /// The driver passes `retain` when graceful restart was negotiated and the session did not
-    /// end with a NOTIFICATION that requires a hard reset (RFC 8538).
+    /// The driver passes `retain` when the peer advertised graceful restart and the session did
+    /// not end with a NOTIFICATION that requires a hard reset (RFC 8538); for families absent
+    /// from the peer's capability it then calls [`Rib::flush_stale_family`].
     pub fn peer_down(&mut self, peer: PeerId, retain: bool) -> Changes {
         let mut out = self.begin();
         self.take_down(peer, retain, &mut out);
@@ -30,6 +32,7 @@ impl Rib {
         s.session = None;
         s.out.stop();
         if retain && s.info.graceful_restart {
+            self.remove_paths_of(peer, None, true, out);
             for family in Family::ALL {
                 self.mark_stale(peer, family);
             }
@@ -39,9 +42,9 @@ impl Rib {
     }
 
     /// RFC 4724 §4.2: "If the session does not get re-established within the "Restart Time"
-    /// ... the Receiving Speaker MUST delete all the stale routes from the peer that it is
-    /// retaining." Also for the Selection/stale timer after the session came back. Removes
-    /// every stale route of `peer`.
+    /// that the peer advertised previously, the Receiving Speaker MUST delete all the stale
+    /// routes from the peer that it is retaining." Also for a stale-routes timer running after
+    /// the session came back. Removes every stale route of `peer`.
     pub fn flush_stale(&mut self, peer: PeerId) -> Changes {
         let mut out = self.begin();
         self.remove_paths_of(peer, None, true, &mut out);
@@ -56,9 +59,10 @@ impl Rib {
         self.finish(out)
     }
 
-    /// BoRR received (RFC 7313 §4): "the receiving speaker MUST mark all the routes with the
-    /// given AFI/SAFI, previously received from that peer, as stale"; the peer's refresh then
-    /// replaces the ones it still has.
+    /// BoRR received. RFC 7313 §4: "When a BGP speaker receives a BoRR message from a peer, it
+    /// MUST mark all the routes with the given Address Family Identifier and Subsequent Address
+    /// Family Identifier, <AFI, SAFI> [RFC2918], from that peer as stale." The refresh that
+    /// follows replaces the routes the peer still has.
     pub fn begin_route_refresh(&mut self, peer: PeerId, family: Family) -> Changes {
         let out = self.begin();
         if self.is_up(peer) {
@@ -67,8 +71,9 @@ impl Rib {
         self.finish(out)
     }
 
-    /// EoRR received (RFC 7313 §4): "the receiving speaker MUST immediately remove all the
-    /// routes from the peer that are still marked as stale for that AFI/SAFI".
+    /// EoRR received. RFC 7313 §4: "When a BGP speaker receives an EoRR message from a peer, it
+    /// MUST immediately remove any routes from the peer that are still marked as stale for that
+    /// <AFI, SAFI>."
     pub fn end_route_refresh(&mut self, peer: PeerId, family: Family) -> Changes {
         let mut out = self.begin();
         self.remove_paths_of(peer, Some(family), true, &mut out);

@@ -12,9 +12,11 @@ use crate::model::{Family, Prefix};
 
 impl Rib {
     /// RFC 4271 §9.1.1: the degree of preference of a path. "If the route is learned from an
-    /// internal peer, ... the value of the LOCAL_PREF attribute"; for routes from external
-    /// peers brindle's policy assigns [`DEFAULT_LOCAL_PREF`] (a received LOCAL_PREF is ignored,
-    /// §5.1.5); locally originated routes use their own LOCAL_PREF or the default.
+    /// internal peer, either the value of the LOCAL_PREF attribute is taken as the degree of
+    /// preference, or the calculation uses the LOCAL_PREF value as input"; for routes from
+    /// external peers brindle's policy assigns [`DEFAULT_LOCAL_PREF`] (§5.1.5: a LOCAL_PREF
+    /// received from an external peer "MUST be ignored by the receiving speaker"); locally
+    /// originated routes use their own LOCAL_PREF or the default.
     pub(super) fn preference(&self, path: &Path) -> u32 {
         let external = self.slot(path.peer).is_some_and(|s| !s.info.ibgp);
         if external {

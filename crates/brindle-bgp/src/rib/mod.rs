@@ -69,8 +69,9 @@ pub struct MaxPrefixExceeded {
 }
 
 impl MaxPrefixExceeded {
-    /// RFC 4486 §4: Cease (6) / Maximum Number of Prefixes Reached (1); "the Data field ...
-    /// MAY be used to convey the AFI, SAFI, and the upper bound" (2 + 1 + 4 octets).
+    /// RFC 4486 §4: Cease (6) / Maximum Number of Prefixes Reached (1). "The message MAY
+    /// optionally include the Address Family information [BGP-MP] and the upper bound in the
+    /// "Data" field": AFI (2 octets), SAFI (1), the limit (4).
     pub fn notification(&self) -> Notification {
         let mut data = Vec::with_capacity(7);
         data.extend_from_slice(&self.family.afi().to_be_bytes());

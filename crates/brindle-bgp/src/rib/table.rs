@@ -18,7 +18,10 @@ use std::sync::Arc;
 use super::peer::PeerId;
 use crate::model::{Family, PathAttributes, Prefix};
 
-/// Our path identifiers (RFC 7911 send side) are 1..=MAX_LOCAL_ID.
+/// Our path identifiers are 1..=MAX_LOCAL_ID. RFC 7911 §3: "A BGP speaker that re-advertises a
+/// route MUST generate its own Path Identifier to be associated with the re-advertised route."
+/// A path keeps its identifier for as long as it exists (the smallest free one per prefix is
+/// given to a new path), so an ADD-PATH peer sees replacements as implicit withdrawals.
 pub(crate) const MAX_LOCAL_ID: u16 = 0x7fff;
 const STALE: u16 = 0x8000;
 
