@@ -45,7 +45,7 @@ fn a_million_routes_per_byte_budget() {
         .and_then(|v| v.parse().ok())
         // Debug builds are ~6x slower: a tenth of the routes gives the same per-route figure.
         .unwrap_or(if cfg!(debug_assertions) {
-            200_000
+            100_000
         } else {
             1_000_000
         });
