@@ -6,9 +6,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod contract;
+#[path = "support/proxy.rs"]
+mod proxy;
 #[path = "support/tls.rs"]
 mod tls;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -113,23 +116,65 @@ fn contract_over_mutual_tls() {
     config.key_file = Some(pki.client_key.clone());
     config.connect_timeout = Duration::from_secs(3);
 
+    tls_mistakes_are_explained_at_once(&etcd, &config, dir.path());
+    run_contract(config);
+}
+
+/// Each TLS mistake fails at once (not after retrying until the connect timeout, as if etcd were
+/// down) with a message saying what to fix.
+fn tls_mistakes_are_explained_at_once(etcd: &EtcdProcess, config: &EtcdConfig, dir: &Path) {
+    let endpoint = etcd.endpoint();
+    let fails = |config: &EtcdConfig| -> StoreError {
+        let started = Instant::now();
+        let err = EtcdStore::connect(config).expect_err("connected");
+        let took = started.elapsed();
+        eprintln!("{err} ({took:?})");
+        assert!(took < Duration::from_secs(2), "took {took:?}: {err}");
+        err
+    };
     // Unreadable TLS files are named.
     let mut bad = config.clone();
-    bad.key_file = Some(dir.path().join("missing-key.pem"));
-    let err = EtcdStore::connect(&bad).err().unwrap().to_string();
-    eprintln!("missing key file: {err}");
-    assert!(err.contains("missing-key.pem"), "{err}");
+    bad.key_file = Some(dir.join("missing-key.pem"));
+    let err = fails(&bad);
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert!(err.to_string().contains("missing-key.pem"), "{err}");
     // The server insists on a client certificate.
     let mut anonymous = config.clone();
     anonymous.cert_file = None;
     anonymous.key_file = None;
-    let err = EtcdStore::connect(&anonymous).err();
-    eprintln!(
-        "no client certificate: {}",
-        err.expect("connected without a client certificate")
+    assert_eq!(
+        fails(&anonymous),
+        StoreError::Invalid(format!(
+            "etcd at {endpoint}: the server requires a client certificate (set etcdCertFile \
+             and etcdKeyFile)"
+        ))
     );
-
-    run_contract(config);
+    // The server certificate is signed by a CA the client was not given.
+    let other_dir = dir.join("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other = tls::generate(&other_dir);
+    let untrusted = EtcdStore::connect(&EtcdConfig {
+        ca_cert_file: Some(other.ca.clone()),
+        ..config.clone()
+    });
+    let not_trusted = StoreError::Invalid(format!(
+        "etcd at {endpoint}: server certificate not trusted (set etcdCACertFile to the CA that \
+         signed it)"
+    ));
+    assert_eq!(untrusted.err(), Some(not_trusted.clone()));
+    // No CA at all (https without TLS files).
+    assert_eq!(fails(&etcd.config()), not_trusted);
+    // A client certificate from a CA the server does not trust.
+    let mut foreign = config.clone();
+    foreign.cert_file = Some(other.client_cert.clone());
+    foreign.key_file = Some(other.client_key.clone());
+    let msg = fails(&foreign).to_string();
+    assert!(
+        msg.contains(&format!(
+            "etcd at {endpoint}: the server rejected the client certificate"
+        )) && msg.contains("etcdCertFile"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -200,10 +245,13 @@ fn username_and_password() {
 
     config.username = None;
     config.password = None;
-    let err = EtcdStore::connect(&config).err();
-    eprintln!(
-        "no credentials: {}",
-        err.expect("connected without credentials")
+    let err = EtcdStore::connect(&config).expect_err("connected without credentials");
+    assert_eq!(
+        err,
+        StoreError::Backend(format!(
+            "etcd at {endpoint}: connecting: user name is empty (the cluster requires \
+             authentication: configure a username and password)"
+        ))
     );
 }
 
@@ -228,18 +276,7 @@ fn watch_survives_an_etcd_restart() {
         .unwrap_or_else(|e| panic!("cannot restart etcd: {e}"));
     for i in 0..100 {
         let key = format!("/restart/b{i:03}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let kv = loop {
-            match store.create(&key, &[2]) {
-                Ok(kv) => break kv,
-                // The client may still be reconnecting.
-                Err(StoreError::Unavailable(e)) if Instant::now() < deadline => {
-                    eprintln!("retrying after: {e}");
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => panic!("write after restart failed: {e}"),
-            }
-        };
+        let kv = create_until_done(&*store, &key, &[2]);
         expected.push((
             kv.mod_revision,
             key,
@@ -253,6 +290,32 @@ fn watch_survives_an_etcd_restart() {
     got.extend(contract::collect(&watch, rest, Duration::from_secs(30)));
     assert_eq!(got, expected);
     contract::assert_quiet(&watch);
+}
+
+/// Creates `key` while the client may still be reconnecting: retries what was not applied, and
+/// after an attempt whose outcome is unknown accepts finding the key already written by it.
+fn create_until_done(store: &dyn Datastore, key: &str, value: &[u8]) -> brindle_store::KeyValue {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut maybe_written = false;
+    loop {
+        match store.create(key, value) {
+            Ok(kv) => return kv,
+            Err(StoreError::AlreadyExists { .. }) if maybe_written => match store.get(key) {
+                Ok(Some(kv)) if kv.value == value && kv.version == 1 => return kv,
+                Ok(other) => panic!("{key} holds {other:?}, not what was written"),
+                Err(e) => eprintln!("retrying after: {e}"),
+            },
+            Err(StoreError::Indeterminate(e)) if Instant::now() < deadline => {
+                eprintln!("retrying after: {e}");
+                maybe_written = true;
+            }
+            Err(StoreError::Unavailable(e)) if Instant::now() < deadline => {
+                eprintln!("retrying after: {e}");
+            }
+            Err(e) => panic!("write after restart failed: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A server configured below etcd's default limits refuses with a message saying what to do,
@@ -344,4 +407,88 @@ fn watch_from_etcds_exact_compaction_revision_resyncs() {
     let watch = store.watch("/exact/", deleted + 1).unwrap();
     let got = contract::collect(&watch, 1, Duration::from_secs(10));
     assert_eq!(got[0].0, c.mod_revision);
+}
+
+/// Writes whose answers are lost are reported as such and never sent twice; writes that could
+/// not be sent at all are `Unavailable` and were not applied.
+#[test]
+fn writes_with_lost_answers_are_indeterminate_not_resent() {
+    use proxy::{Mode, Proxy};
+    let etcd = start_etcd();
+    let direct = connect(&etcd.config());
+    let target = etcd.endpoint()["http://".len()..].parse().unwrap();
+    let proxy = Proxy::start(target);
+    let mut config = EtcdConfig::new(vec![proxy.endpoint()]);
+    config.request_timeout = Duration::from_secs(2);
+    let store = connect(&config);
+    store.put("/lost/warm-up", b"v").unwrap();
+    let value = vec![7u8; 1024];
+    let applied = |key: &str| {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while direct.get(key).unwrap().is_none() {
+            assert!(Instant::now() < deadline, "{key} was not written");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let outcome_unknown = |err: StoreError| {
+        let msg = err.to_string();
+        eprintln!("lost answer: {msg}");
+        assert!(matches!(err, StoreError::Indeterminate(_)), "{msg}");
+        assert!(
+            msg.contains(&proxy.endpoint())
+                && msg.contains("/lost/")
+                && msg.ends_with("outcome unknown: the write may or may not have been applied"),
+            "{msg}"
+        );
+    };
+
+    // The connection breaks after the create reached etcd: sending it again would fail as
+    // `AlreadyExists`; instead the outcome is reported unknown.
+    proxy.set_mode(Mode::CutAnswers);
+    outcome_unknown(store.create("/lost/a", &value).unwrap_err());
+    applied("/lost/a");
+    proxy.set_mode(Mode::Pass);
+    let kv = store.get("/lost/a").unwrap().unwrap();
+    // Same for a compare-and-swap (resent, it would conflict with itself).
+    proxy.set_mode(Mode::CutAnswers);
+    outcome_unknown(
+        store
+            .update("/lost/a", &value, kv.mod_revision)
+            .unwrap_err(),
+    );
+    proxy.set_mode(Mode::Pass);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while direct.get("/lost/a").unwrap().unwrap().version != 2 {
+        assert!(Instant::now() < deadline, "the update was not applied");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The answer never comes: after the request timeout, also unknown.
+    proxy.set_mode(Mode::SwallowAnswers);
+    let err = store.create("/lost/b", &value).unwrap_err();
+    assert!(err.to_string().contains("timed out after 2s"), "{err}");
+    outcome_unknown(err);
+    applied("/lost/b");
+    proxy.set_mode(Mode::Pass);
+    proxy.cut();
+    store.create("/lost/c", &value).unwrap();
+
+    // Nobody listens: never sent, so not applied, and `Unavailable`.
+    proxy.refuse();
+    let err = store.create("/lost/d", &value).unwrap_err();
+    eprintln!("not sent: {err}");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert_eq!(direct.get("/lost/d").unwrap(), None);
+    proxy.listen();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match store.create("/lost/d", &value) {
+            Ok(_) => break,
+            Err(StoreError::Unavailable(e)) if Instant::now() < deadline => {
+                eprintln!("retrying after: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("create after the proxy came back: {e}"),
+        }
+    }
 }

@@ -237,3 +237,29 @@ fn reads_do_not_wait_for_a_pending_write() {
     writer.join().unwrap().unwrap();
     assert_eq!(store.get("/k").unwrap().unwrap().value, b"w");
 }
+
+/// When one worker of a case fails, the others are killed rather than left running.
+#[test]
+fn failed_workers_take_the_others_down() {
+    use contract::procs::{Workers, spawn_worker};
+    let dir = TempDir::new().unwrap();
+    let ctx = sqlite_ctx(&dir, "workers");
+    let workers = Workers(vec![
+        spawn_worker(&ctx.config, "fail"),
+        spawn_worker(&ctx.config, "sleep 60"),
+        spawn_worker(&ctx.config, "sleep 60"),
+    ]);
+    let pids = workers.pids();
+    let started = std::time::Instant::now();
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| workers.wait_all()));
+    let msg = *failed.unwrap_err().downcast::<String>().unwrap();
+    assert!(msg.contains("failing as asked"), "{msg}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    for pid in &pids[1..] {
+        // Killed and reaped: no process (not even a zombie) with that id is left.
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "{pid} left"
+        );
+    }
+}

@@ -17,12 +17,12 @@ mod txn;
 mod watch;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use etcd_client::CompactionOptions;
 
-use crate::{Datastore, EtcdConfig, KeyValue, ListResult, Op, Result, Revision, Watch};
-use connect::{is_compacted, map_error};
+use crate::{Datastore, EtcdConfig, KeyValue, ListResult, Op, Result, Revision, StoreError, Watch};
+use connect::{is_compacted, map_error, write_error};
 use runtime::Runtime;
 
 pub use watch::{BACKOFF_MAX, BACKOFF_MIN};
@@ -61,23 +61,43 @@ impl Datastore for EtcdStore {
             .call(move |client| async move { read::list(client, &endpoints, &prefix).await })
     }
 
+    /// A write whose answer is lost (the connection broke after sending, or the request timed
+    /// out while an attempt was under way) is not sent again (it may have been applied, and a
+    /// resent create would then fail as `AlreadyExists`); it fails with
+    /// [`StoreError::Indeterminate`]. It is only sent again while it provably never left (no
+    /// connection could be opened).
     fn txn(&self, ops: &[Op]) -> Result<Vec<KeyValue>> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         crate::ops::check_txn(ops)?;
         let endpoints = self.rt.endpoints().clone();
+        let what = crate::ops::describe_writes(ops);
+        let in_flight = Arc::new(AtomicBool::new(false));
+        let timed_out = {
+            let (in_flight, what) = (in_flight.clone(), what.clone());
+            move |message: String| {
+                if in_flight.load(Ordering::SeqCst) {
+                    StoreError::Indeterminate(format!("{message} while {what}"))
+                } else {
+                    StoreError::Unavailable(format!("{message} while {what}"))
+                }
+            }
+        };
         let ops = ops.to_vec();
-        self.rt.call(move |client| async move {
-            let request = || {
-                let (mut kv, txn) = (client.kv_client(), txn::build(&ops));
-                async move { kv.txn(txn).await }
-            };
-            let resp = connect::send(request)
-                .await
-                .map_err(|e| map_error(&endpoints, &crate::ops::describe_writes(&ops), e))?;
-            txn::results(&ops, &resp)
-        })
+        self.rt.call_or(
+            move |client| async move {
+                let request = || {
+                    let (mut kv, txn) = (client.kv_client(), txn::build(&ops));
+                    async move { kv.txn(txn).await }
+                };
+                let resp = connect::send_write(request, &in_flight)
+                    .await
+                    .map_err(|e| write_error(&endpoints, &what, e))?;
+                txn::results(&ops, &resp)
+            },
+            timed_out,
+        )
     }
 
     fn revision(&self) -> Result<Revision> {

@@ -30,7 +30,7 @@ pub(crate) struct Runtime {
 impl Runtime {
     /// Starts the thread and connects; returns once connected (or failed to).
     pub(crate) fn start(config: &EtcdConfig) -> Result<Runtime> {
-        let endpoints = Endpoints::new(&config.endpoints);
+        let endpoints = Endpoints::new(config);
         let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
         let (ready_tx, ready_rx) = std_mpsc::sync_channel::<Result<()>>(1);
         let thread_config = config.clone();
@@ -94,12 +94,25 @@ impl Runtime {
         &self.endpoints
     }
 
-    /// Runs `f` on the runtime, waits for its result (at most the request timeout).
+    /// Runs `f` on the runtime, waits for its result (at most the request timeout; then the
+    /// error is `Unavailable`).
     pub(crate) fn call<T, F, Fut>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(Client) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        self.call_or(f, StoreError::Unavailable)
+    }
+
+    /// Like [`Runtime::call`], with `timed_out` making the error after the request timeout from a
+    /// message naming the endpoints and the timeout.
+    pub(crate) fn call_or<T, F, Fut, E>(&self, f: F, timed_out: E) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Client) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+        E: FnOnce(String) -> StoreError + Send + 'static,
     {
         let (tx, rx) = std_mpsc::sync_channel(1);
         let timeout = self.request_timeout;
@@ -108,7 +121,7 @@ impl Runtime {
             Box::pin(async move {
                 let result = match tokio::time::timeout(timeout, f(client)).await {
                     Ok(r) => r,
-                    Err(_) => Err(StoreError::Unavailable(format!(
+                    Err(_) => Err(timed_out(format!(
                         "etcd at {endpoints}: request timed out after {}",
                         connect::fmt_duration(timeout)
                     ))),

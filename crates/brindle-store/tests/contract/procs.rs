@@ -22,12 +22,12 @@ pub fn processes_racing_cas(c: &Ctx) {
     let key = c.key("counter");
     c.store.create(&key, b"0").unwrap();
     let started = Instant::now();
-    let children: Vec<Child> = (0..WORKERS)
-        .map(|_| spawn_worker(&c.config, &format!("cas {key} {INCREMENTS}")))
-        .collect();
-    for child in children {
-        wait_ok(child);
-    }
+    let workers = Workers(
+        (0..WORKERS)
+            .map(|_| spawn_worker(&c.config, &format!("cas {key} {INCREMENTS}")))
+            .collect(),
+    );
+    workers.wait_all();
     let kv = c.store.get(&key).unwrap().unwrap();
     let total = WORKERS as u64 * INCREMENTS;
     assert_eq!(
@@ -73,6 +73,37 @@ pub fn spawn_worker(config: &DatastoreConfig, role: &str) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn worker")
+}
+
+/// Running workers. Dropping the set (when a case fails, also while unwinding) kills and reaps
+/// the workers still running, so a failure never leaves processes behind.
+pub struct Workers(pub Vec<Child>);
+
+impl Workers {
+    /// Waits for each worker in turn, failing with the output of the first that failed (the
+    /// rest are then killed).
+    pub fn wait_all(mut self) {
+        while !self.0.is_empty() {
+            wait_ok(self.0.remove(0));
+        }
+    }
+
+    /// Process ids of the workers still held.
+    #[allow(dead_code)]
+    pub fn pids(&self) -> Vec<u32> {
+        self.0.iter().map(Child::id).collect()
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+        }
+        for child in &mut self.0 {
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Waits for a worker and fails with its output unless it succeeded.
@@ -140,6 +171,8 @@ pub fn worker_main() {
         }
         ["idle-watches", prefix] => idle_watches(&*store, prefix),
         ["stalled-watch", prefix] => stalled_watch(&*store, prefix),
+        ["sleep", secs] => std::thread::sleep(Duration::from_secs(secs.parse().unwrap())),
+        ["fail"] => panic!("failing as asked"),
         other => panic!("unknown worker role {other:?}"),
     }
 }
