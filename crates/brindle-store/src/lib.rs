@@ -67,7 +67,8 @@ pub trait Datastore: Send + Sync {
     /// revision order, never lost, duplicated or reordered. If `start_revision` (or a later point
     /// the watch must resume from) has been compacted away, the watch relists and delivers
     /// [`WatchMessage::Resync`] and then continues with events after that listing. A
-    /// `start_revision` ≤ 0 means "from the next write" (etcd's convention).
+    /// `start_revision` ≤ 0 means "from the next write" (etcd's convention); one after the
+    /// current revision is fine too (those revisions are delivered when they happen).
     fn watch(&self, prefix: &str, start_revision: Revision) -> Result<Watch>;
 
     /// Discards history before `revision`: watches may no longer start before it (they get a

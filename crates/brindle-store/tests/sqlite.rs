@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brindle_store::sqlite::SqliteStore;
-use brindle_store::{Datastore, DatastoreConfig, SqliteConfig, StoreError};
+use brindle_store::{Datastore, DatastoreConfig, Op, SqliteConfig, StoreError};
 use contract::Ctx;
 use tempfile::TempDir;
 
@@ -130,6 +130,19 @@ fn writer_blocked_past_busy_timeout_is_unavailable() {
     let err = store.put("/busy", b"x").unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
     assert!(err.to_string().contains("/busy"), "{err}");
+    // A big transaction is named by its size and first and last keys, not every key.
+    let ops: Vec<Op> = (0..70)
+        .map(|i| Op::Put {
+            key: format!("/busy/{i}"),
+            value: vec![1],
+        })
+        .collect();
+    let msg = store.txn(&ops).unwrap_err().to_string();
+    assert!(
+        msg.contains("writing 70 keys (/busy/0 … /busy/69)"),
+        "{msg}"
+    );
+    assert!(!msg.contains("/busy/1,") && msg.len() < 250, "{msg}");
     other.execute_batch("ROLLBACK").unwrap();
     store.put("/busy", b"x").unwrap();
 }

@@ -15,7 +15,7 @@
 //! - After each commit the writer rewrites a few bytes of the notify file (the database path with
 //!   [`NOTIFY_SUFFIX`] appended), so that watchers' inotify wake-ups always come after the commit
 //!   is visible (a wake-up from the WAL write itself can come a moment before).
-//! - WAL mode with `synchronous=NORMAL`; see [`schema`] for the durability trade-off.
+//! - WAL mode with `synchronous=NORMAL`; see `schema.rs` for the durability trade-off.
 
 mod schema;
 mod txn;
