@@ -105,8 +105,8 @@ pub(crate) async fn connect(config: &EtcdConfig) -> Result<Client> {
         match tokio::time::timeout_at(deadline.into(), probe).await {
             Err(_) => break,
             Ok(Ok(_)) => return Ok(client),
-            // TLS failures (untrusted server, missing client certificate) do not heal by
-            // waiting: say what to fix at once.
+            // Not TLS failures (untrusted server, missing client certificate): they do not
+            // heal by waiting, so `map_error` says what to fix at once.
             Ok(Err(e)) if is_retryable(&e) => last_error = describe(&e),
             Ok(Err(e)) => return Err(map_error(&endpoints, "connecting", e)),
         }
