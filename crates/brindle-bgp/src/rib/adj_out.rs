@@ -7,10 +7,11 @@
 //! with ADD-PATH) is sent, or a withdrawal when there is none. Several changes before a write
 //! therefore produce one message with the latest state, never an intermediate one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::export::ExportCache;
+use super::fasthash::FastMap;
 use super::peer::{Fams, PeerId};
 use super::table::Path;
 use super::{Changes, Rib};
@@ -146,7 +147,7 @@ impl Outbound {
 #[derive(Default)]
 struct Batch {
     out: Outbound,
-    groups: HashMap<usize, usize>,
+    groups: FastMap<usize, usize>,
     routes: usize,
 }
 
@@ -172,8 +173,9 @@ impl Batch {
 }
 
 impl Rib {
-    /// About `max` routes of outbound work (a prefix's ADD-PATH paths are not split) for `peer` (call when its socket is writable):
-    /// queued changes first, then the initial dump or a refresh, in prefix order. A table walk
+    /// About `max` routes of outbound work for `peer` (a prefix's ADD-PATH paths are not
+    /// split); call it when the peer's socket is writable. Queued changes come first, then the
+    /// initial dump or a refresh, each in prefix order. A table walk
     /// looks at no more than `64 * max` prefixes per call, so a batch can come back empty
     /// while the walk goes on over routes the peer is not sent: keep calling while
     /// [`Rib::has_outbound`] (and the socket accepts data).
@@ -203,30 +205,32 @@ impl Rib {
                     Dump::Idle => break,
                     Dump::Initial(c) | Dump::Refresh(c) => c,
                 };
-                let next = self
+                // One range walk per chunk rather than one tree search per prefix.
+                let want = (max - b.routes).min(scan);
+                let chunk: Vec<(Prefix, Vec<Path>)> = self
                     .tables
                     .after(family, cursor)
-                    .next()
-                    .map(|(p, paths)| (p, paths.to_vec()));
+                    .take(want)
+                    .map(|(p, paths)| (p, paths.to_vec()))
+                    .collect();
                 let Some(s) = self.slot_mut(peer) else { break };
-                match next {
-                    Some((prefix, paths)) => {
-                        s.out.dump[fi(family)] = match dump {
-                            Dump::Initial(_) => Dump::Initial(Some(prefix)),
-                            _ => Dump::Refresh(Some(prefix)),
-                        };
-                        scan -= 1;
-                        self.emit_all(peer, prefix, &paths, add_path.has(family), &mut b);
+                let Some(last) = chunk.last().map(|(p, _)| *p) else {
+                    s.out.dump[fi(family)] = Dump::Idle;
+                    if matches!(dump, Dump::Initial(_)) {
+                        s.out.initial_done[fi(family)] = true;
+                        b.out.end_of_rib.push(family);
+                    } else {
+                        b.out.end_of_refresh.push(family);
                     }
-                    None => {
-                        s.out.dump[fi(family)] = Dump::Idle;
-                        if matches!(dump, Dump::Initial(_)) {
-                            s.out.initial_done[fi(family)] = true;
-                            b.out.end_of_rib.push(family);
-                        } else {
-                            b.out.end_of_refresh.push(family);
-                        }
-                    }
+                    continue;
+                };
+                s.out.dump[fi(family)] = match dump {
+                    Dump::Initial(_) => Dump::Initial(Some(last)),
+                    _ => Dump::Refresh(Some(last)),
+                };
+                scan = scan.saturating_sub(chunk.len());
+                for (prefix, paths) in chunk {
+                    self.emit_all(peer, prefix, &paths, add_path.has(family), &mut b);
                 }
             }
         }

@@ -4,10 +4,10 @@
 //! Building a peer's attribute set is memoised per (source set, source peer, family, policy
 //! rule): a million routes sharing one received set cost one transformation per peer.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Weak};
 
+use super::fasthash::FastMap;
 use super::peer::{NextHopMode, PeerId};
 use super::table::Path;
 use super::{Rib, Session};
@@ -38,7 +38,7 @@ impl Source {
 /// Memoised export attribute sets of one peer.
 #[derive(Debug, Default)]
 pub(crate) struct ExportCache {
-    map: HashMap<CacheKey, (Weak<PathAttributes>, Arc<PathAttributes>)>,
+    map: FastMap<CacheKey, (Weak<PathAttributes>, Arc<PathAttributes>)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

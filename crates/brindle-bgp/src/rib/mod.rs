@@ -29,6 +29,7 @@ mod adj_in;
 mod adj_out;
 mod decision;
 mod export;
+mod fasthash;
 mod graceful;
 mod intern;
 mod loc;

@@ -170,12 +170,10 @@ impl<K: Key> Table<K> {
     fn set(&mut self, p: &Prefix, paths: Vec<Path>) {
         let k = K::of(p);
         match Slot::from_vec(paths) {
-            Some(slot) => match self.map.get_mut(&k) {
-                Some(existing) => *existing = slot,
-                None => {
-                    self.map.insert(k, slot);
-                }
-            },
+            // One search whether the key exists or not.
+            Some(slot) => {
+                self.map.insert(k, slot);
+            }
             None => {
                 self.map.remove(&k);
             }
