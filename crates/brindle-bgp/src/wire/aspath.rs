@@ -129,8 +129,9 @@ pub(crate) fn has_confed(path: &AsPath) -> bool {
 /// leading part of the AS_PATH attribute, and then prepending them to the AS4_PATH attribute so
 /// that the AS path information has a number of AS numbers identical to that of the AS_PATH
 /// attribute." AS numbers are counted as in RFC 4271 §9.1.2.2 (an AS_SET counts one,
-/// confederation segments none). Leading confederation segments, which AS4_PATH cannot carry,
-/// are kept from AS_PATH.
+/// confederation segments none). Confederation segments that lead AS_PATH (the only place
+/// RFC 5065 §5 puts them) are kept, since AS4_PATH cannot carry them; any that follow an
+/// ordinary segment are dropped with the rest of the two-octet path.
 pub(crate) fn merge_as4_path(as_path: AsPath, as4_path: AsPath) -> AsPath {
     let total = as_path.decision_len();
     let tail = as4_path.decision_len();
@@ -139,11 +140,15 @@ pub(crate) fn merge_as4_path(as_path: AsPath, as4_path: AsPath) -> AsPath {
     }
     let mut needed = total - tail;
     let mut segments: Vec<AsSegment> = Vec::with_capacity(as_path.segments.len());
+    let mut leading = true;
     for seg in as_path.segments {
         if is_confed(seg.kind) {
-            segments.push(seg);
+            if leading {
+                segments.push(seg);
+            }
             continue;
         }
+        leading = false;
         if needed == 0 {
             break;
         }
@@ -282,6 +287,24 @@ mod tests {
         assert_eq!(merged.segments.len(), 3);
         assert_eq!(merged.segments[2], seq(&[70000]));
         assert!(has_confed(&merged));
+    }
+
+    #[test]
+    fn merge_keeps_only_leading_confederation_segments() {
+        let confed = AsSegment {
+            kind: SegmentKind::ConfedSet,
+            asns: vec![1, 2],
+        };
+        let merged = merge_as4_path(
+            path(vec![seq(&[65001, 23456]), confed.clone(), seq(&[7])]),
+            path(vec![seq(&[70000, 7])]),
+        );
+        assert_eq!(merged, path(vec![seq(&[65001, 70000, 7])]));
+        let merged = merge_as4_path(
+            path(vec![confed.clone(), seq(&[23456])]),
+            path(vec![seq(&[70000])]),
+        );
+        assert_eq!(merged, path(vec![confed, seq(&[70000])]));
     }
 
     #[test]

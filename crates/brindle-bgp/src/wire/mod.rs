@@ -14,6 +14,27 @@
 //!
 //! Every received byte is read through a bounds-checked cursor: malformed input yields an
 //! error, never a panic.
+//!
+//! # What each error becomes
+//!
+//! | input | outcome |
+//! |---|---|
+//! | marker not all ones | NOTIFICATION 1/1 |
+//! | length < 19, > 4096, or wrong for the type | 1/2, data = the length field |
+//! | unknown message type | 1/3, data = the type |
+//! | OPEN version ≠ 4 | 2/1, data = `00 04` |
+//! | OPEN hold time 1 or 2 | 2/6 |
+//! | OPEN BGP identifier 0.0.0.0 | 2/3 |
+//! | OPEN optional parameter type ≠ 2 | 2/4 |
+//! | OPEN malformed parameters or capability | 2/0 (Unspecific) |
+//! | UPDATE withdrawn or attribute length overrunning the message; MP_REACH/MP_UNREACH twice | 3/1 |
+//! | unrecognized well-known attribute | 3/2, data = the attribute |
+//! | MP_REACH/MP_UNREACH unparsable (header, next-hop length, NLRI) | 3/9, data = the attribute |
+//! | NLRI or withdrawn routes unparsable | 3/10 |
+//! | missing ORIGIN/AS_PATH/NEXT_HOP, malformed ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF (iBGP), COMMUNITIES, ORIGINATOR_ID, CLUSTER_LIST, extended or large communities, O/T flag conflicts, attribute list overrun | treat-as-withdraw |
+//! | malformed ATOMIC_AGGREGATE, AGGREGATOR, AS4_PATH, AS4_AGGREGATOR; LOCAL_PREF from eBGP; duplicate attributes; unknown AFI/SAFI in MP attributes | attribute discard |
+//! | ROUTE-REFRESH subtype 1/2 with a body ≠ 4 octets | 7/1, data = the message |
+//! | ROUTE-REFRESH with an unknown subtype or family; UPDATE only for an unknown family | ignored |
 
 mod aspath;
 mod attr;
