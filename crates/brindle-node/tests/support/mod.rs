@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use brindle_bgp::speaker::RouteStatus;
+use brindle_bgp::speaker::{PeerStatus, RouteStatus};
 use brindle_lab::{Host, LabProcess, wait_for};
 
 pub const ESTABLISH: Duration = Duration::from_secs(20);
@@ -31,25 +31,26 @@ impl Brindle {
             format!("{config}controlSocket: {}\n", socket.display()),
         )
         .unwrap();
-        let process = host
-            .spawn(
-                env!("CARGO_BIN_EXE_brindle-node"),
-                &["bgp", "--config", file.to_str().unwrap()],
-                "brindle.log",
-            )
-            .unwrap();
-        let ok = wait_for(Duration::from_secs(10), || socket.exists().then_some(()));
-        assert!(
-            ok.is_some(),
-            "brindle-node did not start: {}",
-            process.log_tail(30)
-        );
+        let process = spawn(host, &file, &socket);
         Brindle {
             process,
             socket,
             file,
             host: host.clone(),
         }
+    }
+
+    /// Kills the speaker at once (SIGKILL, as a crash would: no NOTIFICATION, no clean-up).
+    pub fn kill(&self) {
+        self.process.kill();
+    }
+
+    /// Starts the speaker again with the same configuration file (after [`Brindle::kill`]).
+    pub fn restart(&mut self) {
+        self.process.kill();
+        // A killed speaker leaves its socket file behind; wait for the new one.
+        let _ = std::fs::remove_file(&self.socket);
+        self.process = spawn(&self.host, &self.file, &self.socket);
     }
 
     /// Rewrites the configuration and sends SIGHUP.
@@ -70,9 +71,28 @@ impl Brindle {
 
     /// The speaker's table, asked over its control socket.
     pub fn routes(&self) -> Vec<RouteStatus> {
+        self.ask("{\"command\":\"routes\"}")
+    }
+
+    /// The speaker's peers (state, INFO, negotiated parameters), asked over its control socket.
+    pub fn peers(&self) -> Vec<PeerStatus> {
+        self.ask("{\"command\":\"peers\"}")
+    }
+
+    /// The status of the peer at `address`.
+    pub fn peer(&self, address: std::net::IpAddr) -> PeerStatus {
+        let peers = self.peers();
+        peers
+            .iter()
+            .find(|p| p.address == address)
+            .cloned()
+            .unwrap_or_else(|| panic!("no peer {address} in {peers:?}"))
+    }
+
+    fn ask<T: serde::de::DeserializeOwned>(&self, request: &str) -> T {
         use std::io::{BufRead, BufReader, Write};
         let mut s = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
-        writeln!(s, "{{\"command\":\"routes\"}}").unwrap();
+        writeln!(s, "{request}").unwrap();
         let mut line = String::new();
         BufReader::new(s).read_line(&mut line).unwrap();
         serde_json::from_str(&line).unwrap()
@@ -114,6 +134,39 @@ impl Brindle {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.host.dir().join("brindle.log")).unwrap_or_default()
     }
+}
+
+/// Runs `brindle-node bgp --config file` in `host` and waits for its control socket.
+fn spawn(host: &Host, file: &std::path::Path, socket: &std::path::Path) -> LabProcess {
+    let process = host
+        .spawn(
+            env!("CARGO_BIN_EXE_brindle-node"),
+            &["bgp", "--config", file.to_str().unwrap()],
+            "brindle.log",
+        )
+        .unwrap();
+    let ok = wait_for(Duration::from_secs(10), || socket.exists().then_some(()));
+    assert!(
+        ok.is_some(),
+        "brindle-node did not start: {}",
+        process.log_tail(30)
+    );
+    process
+}
+
+/// Waits until brindle reports the peer at `address` in `state`, and returns its status.
+pub fn wait_peer_state(speaker: &Brindle, address: std::net::IpAddr, state: &str) -> PeerStatus {
+    let found = wait_for(ESTABLISH, || {
+        let p = speaker.peer(address);
+        (p.state == state).then_some(p)
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "brindle's peer {address} never {state}: {:?}\n{}",
+            speaker.peer(address),
+            speaker.log()
+        )
+    })
 }
 
 /// brindlectl is built by the workspace; tests of this crate find it next to their own binary.
