@@ -147,6 +147,12 @@ fn max_prefix() {
     let c = announce(&mut r, src, &["10.3.0.0/16"], attrs(&[65001], "192.0.2.2"));
     let m = c.max_prefix.expect("limit exceeded");
     assert_eq!(m.limit, 2);
+    assert_eq!(m.peer, src);
+    assert_eq!(
+        r.received_count(src),
+        2,
+        "the route over the limit is not taken"
+    );
     let n = m.notification();
     assert_eq!((n.code, n.subcode), (6, 1));
     assert_eq!(n.data, vec![0, 1, 1, 0, 0, 0, 2]);

@@ -572,6 +572,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::RefreshOut(i) => rib.refresh_out(ids[*i], Family::Ipv4Unicast),
             Op::Take(i, max) => {
                 let o = rib.take_outbound(ids[*i], *max);
+                if o.is_empty() {
+                    prop_assert!(!rib.has_outbound(ids[*i]), "an empty batch means done");
+                }
                 m.told[*i].apply(&o);
                 Default::default()
             }

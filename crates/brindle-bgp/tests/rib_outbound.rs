@@ -292,3 +292,25 @@ fn nothing_goes_to_a_peer_that_is_down() {
     assert!(told(&mut r, dst).has("10.1.0.0/16"));
     let _ = Rib::new(r.config().clone());
 }
+
+#[test]
+fn a_batch_is_empty_only_when_nothing_is_pending() {
+    let mut r = rib();
+    let i1 = peer(&mut r, 2, Kind::Ibgp);
+    let e = peer(&mut r, 3, Kind::Ebgp(65001));
+    // 300 routes the iBGP peer 4 must not get, then one it must: more than 64 × 1 to scan.
+    let names: Vec<String> = (0..300)
+        .map(|i| format!("10.{}.{}.0/24", i / 256, i % 256))
+        .collect();
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    announce(&mut r, i1, &all, attrs(&[], "192.0.2.2"));
+    announce(&mut r, e, &["11.0.0.0/8"], attrs(&[65001], "192.0.2.3"));
+    let i2 = add(&mut r, 4, Kind::Ibgp);
+    up(&mut r, i2, 4, false);
+    let o = r.take_outbound(i2, 1);
+    assert_eq!(o.route_count(), 1);
+    assert_eq!(o.announced[0].nlri[0].1.prefix, p("11.0.0.0/8"));
+    let o = r.take_outbound(i2, 1);
+    assert_eq!(o.end_of_rib, vec![Family::Ipv4Unicast, Family::Ipv6Unicast]);
+    assert!(!r.has_outbound(i2));
+}

@@ -158,6 +158,7 @@ impl Rib {
                     && s.received >= limit
                 {
                     out.max_prefix = Some(MaxPrefixExceeded {
+                        peer,
                         family: prefix.family(),
                         limit,
                     });

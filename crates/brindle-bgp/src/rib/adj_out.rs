@@ -175,10 +175,9 @@ impl Batch {
 impl Rib {
     /// About `max` routes of outbound work for `peer` (a prefix's ADD-PATH paths are not
     /// split); call it when the peer's socket is writable. Queued changes come first, then the
-    /// initial dump or a refresh, each in prefix order. A table walk
-    /// looks at no more than `64 * max` prefixes per call, so a batch can come back empty
-    /// while the walk goes on over routes the peer is not sent: keep calling while
-    /// [`Rib::has_outbound`] (and the socket accepts data).
+    /// initial dump or a refresh, each in prefix order. A table walk looks at about `64 * max`
+    /// prefixes per call at most, unless it has found nothing to send yet: an empty batch means
+    /// nothing is pending ([`Rib::has_outbound`] is false).
     pub fn take_outbound(&mut self, peer: PeerId, max: usize) -> Outbound {
         let mut b = Batch::default();
         let Some(add_path) = self
@@ -197,7 +196,9 @@ impl Rib {
             self.emit_key(peer, prefix, id, add_path.has(prefix.family()), &mut b);
         }
         for family in Family::ALL {
-            while b.routes < max && scan > 0 {
+            // The scan limit bounds the work per call, but a call never returns empty-handed
+            // while work remains: an empty batch means nothing is pending.
+            while b.routes < max && (scan > 0 || b.out.is_empty()) {
                 let Some(dump) = self.slot(peer).map(|s| s.out.dump[fi(family)]) else {
                     break;
                 };
@@ -206,7 +207,7 @@ impl Rib {
                     Dump::Initial(c) | Dump::Refresh(c) => c,
                 };
                 // One range walk per chunk rather than one tree search per prefix.
-                let want = (max - b.routes).min(scan);
+                let want = (max - b.routes).min(scan).max(1);
                 let chunk: Vec<(Prefix, Vec<Path>)> = self
                     .tables
                     .after(family, cursor)

@@ -63,6 +63,8 @@ pub struct KernelChange {
 /// A peer sent more routes than its limit (RFC 4486 §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaxPrefixExceeded {
+    /// The peer to close.
+    pub peer: PeerId,
     /// The family of the route that went over the limit.
     pub family: Family,
     /// The configured limit.
