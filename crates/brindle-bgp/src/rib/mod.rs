@@ -34,6 +34,7 @@ mod graceful;
 mod intern;
 mod loc;
 mod peer;
+mod reconfig;
 mod table;
 mod view;
 
@@ -222,13 +223,6 @@ impl Rib {
     /// [`Rib::peer_down`]).
     pub fn is_up(&self, peer: PeerId) -> bool {
         self.slot(peer).is_some_and(|s| s.session.is_some())
-    }
-
-    /// Sets the most routes accepted from `peer` (checked as new routes arrive).
-    pub fn set_max_prefix(&mut self, peer: PeerId, limit: Option<u32>) {
-        if let Some(s) = self.slot_mut(peer) {
-            s.info.max_prefix = limit;
-        }
     }
 
     fn slot(&self, peer: PeerId) -> Option<&PeerSlot> {
