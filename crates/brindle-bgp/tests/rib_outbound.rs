@@ -314,3 +314,62 @@ fn a_batch_is_empty_only_when_nothing_is_pending() {
     assert_eq!(o.end_of_rib, vec![Family::Ipv4Unicast, Family::Ipv6Unicast]);
     assert!(!r.has_outbound(i2));
 }
+
+#[test]
+fn ipv6_routes_dump_and_withdraw() {
+    use brindle_bgp::model::{AsPath, MpNextHop, PathAttributes};
+    let mut r = rib();
+    let src = peer(&mut r, 2, Kind::Ebgp(65001));
+    let v6 = |nh: &str| PathAttributes {
+        as_path: AsPath::sequence(vec![65001]),
+        mp_next_hop: Some(MpNextHop {
+            global: ip(nh),
+            link_local: None,
+        }),
+        ..PathAttributes::default()
+    };
+    let c = announce(
+        &mut r,
+        src,
+        &["2001:db8:2::/48", "2001:db8:1::/48"],
+        v6("2001:db8::2"),
+    );
+    assert_eq!(c.kernel.len(), 2);
+    assert_eq!(c.kernel[0].next_hops, vec![ip("2001:db8::2")]);
+    let dst = peer(&mut r, 3, Kind::Ibgp);
+    let mut t = Told::default();
+    drain(&mut r, dst, &mut t);
+    let keys: Vec<_> = t.routes.keys().map(|(p, _)| *p).collect();
+    assert_eq!(
+        keys,
+        vec![p("2001:db8:1::/48"), p("2001:db8:2::/48")],
+        "in order"
+    );
+    withdraw(&mut r, src, &["2001:db8:1::/48"]);
+    drain(&mut r, dst, &mut t);
+    assert_eq!(t.routes.len(), 1);
+    assert_eq!(r.prefix_count(Family::Ipv6Unicast), 1);
+    assert_eq!(r.adj_rib_in(src, Family::Ipv6Unicast).len(), 1);
+}
+
+#[test]
+fn attribute_sets_are_reclaimed_and_never_confused() {
+    let mut r = rib();
+    let src = peer(&mut r, 2, Kind::Ebgp(65001));
+    let dst = peer(&mut r, 3, Kind::Ibgp);
+    let mut t = Told::default();
+    drain(&mut r, dst, &mut t);
+    for i in 0..5000u32 {
+        let mut a = attrs(&[65001], "192.0.2.2");
+        a.med = Some(i);
+        announce(&mut r, src, &["10.1.0.0/16"], a);
+        drain(&mut r, dst, &mut t);
+        // Freed sets' addresses get reused: the export cache must never hand out a stale one.
+        assert_eq!(t.get("10.1.0.0/16").and_then(|a| a.med), Some(i));
+    }
+    assert!(
+        r.attribute_sets() < 1100,
+        "{} sets kept",
+        r.attribute_sets()
+    );
+}
