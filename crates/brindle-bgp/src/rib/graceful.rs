@@ -61,7 +61,7 @@ impl Rib {
 
     /// BoRR received. RFC 7313 §4: "When a BGP speaker receives a BoRR message from a peer, it
     /// MUST mark all the routes with the given Address Family Identifier and Subsequent Address
-    /// Family Identifier, <AFI, SAFI> [RFC2918], from that peer as stale." The refresh that
+    /// Family Identifier, <AFI, SAFI> \[RFC2918\], from that peer as stale." The refresh that
     /// follows replaces the routes the peer still has.
     pub fn begin_route_refresh(&mut self, peer: PeerId, family: Family) -> Changes {
         let out = self.begin();

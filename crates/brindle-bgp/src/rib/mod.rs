@@ -6,18 +6,23 @@
 //! # Driver call sequence
 //!
 //! 1. `Rib::new(LocalConfig)`; [`Rib::add_peer`] per configured peer (→ [`PeerId`]).
-//! 2. Session Established → [`Rib::peer_up`] with what the OPEN exchange decided.
+//! 2. Session Established → [`Rib::peer_up`] with what the OPEN exchange decided
+//!    ([`SessionInfo`]: the peer's identifier, families, ADD-PATH send families, our local
+//!    addresses for "next hop self").
 //! 3. Each received UPDATE → [`Rib::apply_update`] (End-of-RIB markers included). Each
 //!    ROUTE-REFRESH: Request → [`Rib::refresh_out`]; BoRR → [`Rib::begin_route_refresh`];
 //!    EoRR → [`Rib::end_route_refresh`].
 //! 4. Local routes → [`Rib::originate`] / [`Rib::withdraw_local`].
 //! 5. Every mutating call returns [`Changes`]: program `kernel` (ECMP next hops per prefix,
-//!    empty = remove), and for every peer in `outbound` (or whenever [`Rib::has_outbound`])
-//!    call [`Rib::take_outbound`] as the socket becomes writable; send what it returns (then
-//!    End-of-RIB / EoRR markers it lists). Close the session with the NOTIFICATION of
-//!    `max_prefix` when set.
-//! 6. Session lost → [`Rib::peer_down`] (`retain` for graceful restart); when the restart or
-//!    stale timer fires → [`Rib::flush_stale`].
+//!    empty = remove); for every peer in `outbound`, call [`Rib::take_outbound`] while its
+//!    socket is writable until it returns an empty batch, sending the routes, then the
+//!    End-of-RIB markers (and, with enhanced route refresh, EoRR) it lists. When `max_prefix`
+//!    is set, close that peer's session with its NOTIFICATION.
+//! 6. Session lost → [`Rib::peer_down`] (`retain` for graceful restart, then
+//!    [`Rib::flush_stale_family`] for families the peer does not preserve); when the restart
+//!    timer fires → [`Rib::flush_stale`].
+//! 7. Policy changes → [`Rib::set_export_policy`] (re-sends exactly what changed),
+//!    [`Rib::set_import_policy`] (then ask the peer for a ROUTE-REFRESH).
 //!
 //! Routes are stored once per prefix with every path to it (see `table`), so the Adj-RIBs-In
 //! and the Loc-RIB are views of one structure; what each peer has been told is not stored at
