@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build demo test lint unit bench-store clean
+.PHONY: all deps build demo test lint unit bench-store bench-bgp clean
 
 all: build
 
@@ -30,6 +30,11 @@ unit: deps
 ## Datastore benchmark: SQLite and etcd side by side (release build).
 bench-store: deps
 	$(CARGO) run --release -p brindle-store --bin store-bench
+
+## BGP benchmark: brindle, BIRD 2 and GoBGP side by side (ingest of 1M routes, RR fan-out).
+bench-bgp: deps
+	$(CARGO) build --release -p brindle-node -p brindle-lab --bins
+	@scripts/bench-bgp.sh $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean
