@@ -45,19 +45,7 @@ impl SpeakerTask {
             });
         }
         if let Some(over) = changes.max_prefix {
-            // The RIB names no peer: it is the one whose UPDATE we just applied — each peer over
-            // its limit is found by its count.
-            let over_ips: Vec<IpAddr> = self
-                .peers
-                .iter()
-                .filter(|(_, p)| {
-                    p.cfg
-                        .max_prefixes
-                        .is_some_and(|m| self.rib.received_count(p.rib_id) > m)
-                })
-                .map(|(ip, _)| *ip)
-                .collect();
-            for ip in over_ips {
+            if let Some(ip) = self.ip_of(over.peer) {
                 log(
                     ip,
                     &format!(
