@@ -34,16 +34,25 @@ pub async fn connect(peer: &PeerConfig, timeout: Duration) -> Result<TcpStream, 
     }
     let _ = socket.set_nodelay(true);
     match tokio::time::timeout(timeout, socket.connect(dest)).await {
-        Err(_) => Err(format!(
-            "TCP connect to {dest} timed out after {}s",
-            timeout.as_secs()
-        )),
+        Err(_) => Err(describe_timeout(dest, timeout, peer.password.is_some())),
         Ok(Err(e)) => Err(describe_connect_error(dest, &e, peer.password.is_some())),
         Ok(Ok(stream)) => {
             let _ = stream.set_nodelay(true);
             Ok(stream)
         }
     }
+}
+
+/// Our own deadline passed without an answer to the SYN. With an MD5 key that is the usual
+/// symptom of a password mismatch: the peer's kernel drops segments whose signature does not
+/// verify (or that carry one it does not expect), without a reset.
+fn describe_timeout(dest: SocketAddr, after: Duration, md5: bool) -> String {
+    let hint = if md5 {
+        " (MD5 password mismatch suspected)"
+    } else {
+        ""
+    };
+    format!("TCP connect to {dest} timed out after {after:?}{hint}")
 }
 
 fn describe_connect_error(dest: SocketAddr, e: &io::Error, md5: bool) -> String {
@@ -91,4 +100,25 @@ pub fn set_listener_password(
 pub fn set_accepted_gtsm(stream: &TcpStream, hops: u8) -> io::Result<()> {
     let v6 = stream.peer_addr().map(|a| a.is_ipv6()).unwrap_or(false);
     sys::set_gtsm(stream, v6, hops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_with_a_password_point_at_md5() {
+        let dest: SocketAddr = "10.0.0.2:179".parse().expect("addr");
+        let after = Duration::from_millis(4500);
+        assert_eq!(
+            describe_timeout(dest, after, true),
+            "TCP connect to 10.0.0.2:179 timed out after 4.5s (MD5 password mismatch suspected)"
+        );
+        assert_eq!(
+            describe_timeout(dest, after, false),
+            "TCP connect to 10.0.0.2:179 timed out after 4.5s"
+        );
+        let e = io::Error::from(io::ErrorKind::TimedOut);
+        assert!(describe_connect_error(dest, &e, true).contains("MD5 password mismatch"));
+    }
 }

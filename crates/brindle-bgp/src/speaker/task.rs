@@ -403,8 +403,12 @@ impl SpeakerTask {
                     if let Some(t) = p.connect_task.take() {
                         t.abort();
                     }
+                    // The attempt gives up a little before the FSM's ConnectRetry timer fires:
+                    // otherwise the timer may win the race, cancel the attempt and leave the
+                    // status with no reason at all (an MD5 mismatch looks exactly like that).
+                    let timeout = cfg.connect_retry.saturating_sub(cfg.connect_retry / 10);
                     p.connect_task = Some(tokio::spawn(async move {
-                        let r = net::connect(&cfg, cfg.connect_retry).await;
+                        let r = net::connect(&cfg, timeout).await;
                         let _ = tx.send(Internal::ConnectDone(cfg.address, attempt, r));
                     }));
                 }
