@@ -169,6 +169,15 @@ pub fn wait_peer_state(speaker: &Brindle, address: std::net::IpAddr, state: &str
     })
 }
 
+/// Waits until brindle's INFO for the peer at `address` satisfies `accept`.
+pub fn wait_for_info(
+    speaker: &Brindle,
+    address: std::net::IpAddr,
+    accept: impl Fn(&str) -> bool,
+) -> bool {
+    brindle_lab::wait_until(ESTABLISH, || accept(&speaker.peer(address).info))
+}
+
 /// brindlectl is built by the workspace; tests of this crate find it next to their own binary.
 pub fn brindlectl() -> PathBuf {
     let mut p = PathBuf::from(env!("CARGO_BIN_EXE_brindle-node"));
