@@ -29,7 +29,7 @@ unit: deps
 
 ## Datastore benchmark: SQLite and etcd side by side (release build).
 bench-store: deps
-	$(CARGO) run --release -p brindle-store --bin store-bench
+	$(CARGO) run --release -p brindle-store --features testing --bin store-bench
 
 ## BGP benchmark: brindle, BIRD 2 and GoBGP side by side (ingest of 1M routes, RR fan-out).
 bench-bgp: deps

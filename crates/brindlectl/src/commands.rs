@@ -6,6 +6,7 @@ use std::path::Path;
 
 use brindle_api::{AsNumber, Kind, Resource, list_value, parse_resources};
 use brindle_client::{Client, ClientError, WriteMode};
+use brindle_store::StoreError;
 use serde_json::Value;
 
 use crate::cli::{Cli, Command, DatastoreFlags, Output};
@@ -28,7 +29,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
             namespace,
             all_namespaces,
         } => {
-            let client = connect(flags)?;
+            let client = connect(flags, false)?;
             get(
                 &client,
                 &kind,
@@ -38,16 +39,16 @@ pub fn run(cli: Cli) -> Result<String, String> {
                 all_namespaces,
             )
         }
-        Command::Create(f) => write(&connect(flags)?, WriteMode::Create, &f.filename),
-        Command::Apply(f) => write(&connect(flags)?, WriteMode::Apply, &f.filename),
-        Command::Replace(f) => write(&connect(flags)?, WriteMode::Replace, &f.filename),
+        Command::Create(f) => write(&connect(flags, true)?, WriteMode::Create, &f.filename),
+        Command::Apply(f) => write(&connect(flags, true)?, WriteMode::Apply, &f.filename),
+        Command::Replace(f) => write(&connect(flags, false)?, WriteMode::Replace, &f.filename),
         Command::Delete {
             kind,
             names,
             filename,
             namespace,
         } => {
-            let client = connect(flags)?;
+            let client = connect(flags, false)?;
             delete(
                 &client,
                 kind.as_deref(),
@@ -61,7 +62,13 @@ pub fn run(cli: Cli) -> Result<String, String> {
             name,
             patch,
             namespace,
-        } => patch_cmd(&connect(flags)?, &kind, &name, &patch, namespace.as_deref()),
+        } => patch_cmd(
+            &connect(flags, false)?,
+            &kind,
+            &name,
+            &patch,
+            namespace.as_deref(),
+        ),
         Command::Label {
             kind,
             name,
@@ -70,7 +77,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
             remove,
             namespace,
         } => {
-            let client = connect(flags)?;
+            let client = connect(flags, false)?;
             label_cmd(
                 &client,
                 &kind,
@@ -84,7 +91,9 @@ pub fn run(cli: Cli) -> Result<String, String> {
     }
 }
 
-fn connect(flags: &DatastoreFlags) -> Result<Client, String> {
+/// Opens the datastore. Commands that only read or change existing resources pass
+/// `create: false`, so a mistyped SQLite path is an error instead of a new empty datastore.
+fn connect(flags: &DatastoreFlags, create: bool) -> Result<Client, String> {
     let flag_settings = Settings {
         datastore_type: flags.datastore_type.clone(),
         datastore_path: flags.datastore_path.clone(),
@@ -97,7 +106,10 @@ fn connect(flags: &DatastoreFlags) -> Result<Client, String> {
     };
     let env = Settings::from_env(|k| std::env::var(k).ok());
     let settings = config::resolve(flags.config.as_deref(), env, flag_settings)?;
-    let ds = settings.datastore()?;
+    let mut ds = settings.datastore()?;
+    if let brindle_store::DatastoreConfig::Sqlite(c) = &mut ds {
+        c.create = create;
+    }
     let store = brindle_store::open(&ds).map_err(|e| e.to_string())?;
     Ok(Client::new(store))
 }
@@ -220,6 +232,10 @@ fn write(client: &Client, mode: WriteMode, file: &str) -> Result<String, String>
 /// happened after the write was applied, so say so instead of promising.
 fn failure(verb: &str, e: ClientError) -> String {
     match e {
+        // The datastore refused the request as such, before writing anything.
+        ClientError::Store(e @ StoreError::Invalid(_)) => format!("nothing was {verb}: {e}"),
+        // The message already says the outcome is unknown.
+        ClientError::Store(e @ StoreError::Indeterminate(_)) => e.to_string(),
         ClientError::Store(e) => {
             format!("{e} (the change may or may not have been {verb}; check with `brindlectl get`)")
         }

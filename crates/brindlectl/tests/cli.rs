@@ -503,25 +503,55 @@ fn config_file_env_and_flags_layer() {
     // --config file selects a.db.
     let o = env.run_with(&["--config", &cfg, "apply", "-f", &pool], None, false);
     assert_eq!(o.code, Some(0), "{}", o.stderr);
-    // A flag overrides the file: b.db is empty.
+    // A flag overrides the file: b.db, which does not exist (reads never create a datastore).
     let o = env.run_with(
         &["--config", &cfg, "--datastore-path", &b, "get", "ippools"],
         None,
         false,
     );
-    assert_eq!(o.stdout, "NAME   CIDR   SELECTOR\n");
+    let e = check_failure(o, &["get"]);
+    assert!(e.contains(&format!("{b} does not exist")), "{e}");
+    assert!(
+        !std::path::Path::new(&b).exists(),
+        "a read must not create the datastore"
+    );
     let o = env.run_with(&["--config", &cfg, "get", "ippools"], None, false);
     assert!(o.stdout.contains("default-ipv4-ippool"), "{}", o.stdout);
-    // The environment selects b.db when no --config is given.
-    let out = Command::new(env!("CARGO_BIN_EXE_brindlectl"))
+    let env_run = |args: &[&str], config_file: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brindlectl"));
+        isolate(&mut cmd);
+        if let Some(f) = config_file {
+            cmd.env("BRINDLECTL_CONFIG", f);
+        }
+        cmd.args(args)
+            .env("DATASTORE_TYPE", "sqlite")
+            .env("DATASTORE_PATH", &b)
+            .output()
+            .unwrap()
+    };
+    // The environment selects b.db when no --config is given (and beats BRINDLECTL_CONFIG).
+    let out = env_run(&["get", "ippools"], Some(&cfg));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("b.db does not exist"),
+        "{out:?}"
+    );
+    // --config beats the environment: a.db again.
+    let out = env_run(&["--config", &cfg, "get", "ippools"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("default-ipv4-ippool"),
+        "{out:?}"
+    );
+    // BRINDLECTL_CONFIG moves the default file.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_brindlectl"));
+    isolate(&mut cmd);
+    let out = cmd
         .args(["get", "ippools"])
-        .env("DATASTORE_TYPE", "sqlite")
-        .env("DATASTORE_PATH", &b)
+        .env("BRINDLECTL_CONFIG", &cfg)
         .output()
         .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "NAME   CIDR   SELECTOR\n"
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("default-ipv4-ippool"),
+        "{out:?}"
     );
     // A broken config file is one clear line.
     let bad = env.file(
