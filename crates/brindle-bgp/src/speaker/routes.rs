@@ -44,18 +44,18 @@ impl SpeakerTask {
                 })
             });
         }
-        if let Some(over) = changes.max_prefix {
-            if let Some(ip) = self.ip_of(over.peer) {
-                log(
-                    ip,
-                    &format!(
-                        "more than {} prefixes received: closing the session",
-                        over.limit
-                    ),
-                );
-                if let Some(id) = self.peers.get(&ip).and_then(|p| p.fsm.established()) {
-                    self.event_pub(ip, Event::Malformed(id, over.notification()));
-                }
+        if let Some(over) = changes.max_prefix
+            && let Some(ip) = self.ip_of(over.peer)
+        {
+            log(
+                ip,
+                &format!(
+                    "more than {} prefixes received: closing the session",
+                    over.limit
+                ),
+            );
+            if let Some(id) = self.peers.get(&ip).and_then(|p| p.fsm.established()) {
+                self.event_pub(ip, Event::Malformed(id, over.notification()));
             }
         }
         for id in changes.outbound {
