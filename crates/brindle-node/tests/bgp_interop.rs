@@ -10,61 +10,47 @@ mod support;
 use brindle_lab::{BgpConfig, BgpDaemon, Bird, Family, IpPrefix, Lab, Neighbor, is_root, wait_for};
 use support::{Brindle, CONVERGE, ESTABLISH, peer_line, peer_line_v6};
 
-#[test]
-fn ibgp_session_with_bird_establishes_and_shows_in_status() {
-    require_root!();
+/// brindle (AS 64512, expecting its peer in `expected_as`) and BIRD (AS 64512) on two hosts of
+/// a new lab, one IPv4 session between them.
+fn brindle_and_bird(expected_as: u32) -> (Lab, Brindle, Bird, brindle_lab::Host) {
     let lab = Lab::new().unwrap();
     let (a, b) = (
         lab.add_host("brindle").unwrap(),
         lab.add_host("bird").unwrap(),
     );
-    let speaker = Brindle::start(
-        &a,
-        &format!(
-            "routerId: {}\nasNumber: 64512\npeers:\n{}",
-            a.ipv4(),
-            peer_line(&b, 64512, "")
-        ),
+    let config = format!(
+        "routerId: {}\nasNumber: 64512\npeers:\n{}",
+        a.ipv4(),
+        peer_line(&b, expected_as, "")
     );
-    let bird = Bird::start(
-        &b,
-        &BgpConfig::for_host(&b, 64512).neighbor(Neighbor::to_host(&a, Family::V4, 64512)),
-    )
-    .unwrap();
+    let speaker = Brindle::start(&a, &config);
+    let bird_config =
+        BgpConfig::for_host(&b, 64512).neighbor(Neighbor::to_host(&a, Family::V4, 64512));
+    let bird = Bird::start(&b, &bird_config).unwrap();
+    (lab, speaker, bird, a)
+}
+
+#[test]
+fn ibgp_session_with_bird_establishes_and_shows_in_status() {
+    require_root!();
+    let (lab, speaker, bird, a) = brindle_and_bird(64512);
     if let Err(e) = bird.wait_established(IpAddr::V4(a.ipv4()), ESTABLISH) {
         panic!("{e}\nbrindle log:\n{}", speaker.log());
     }
     let table = speaker.peers_table();
+    let peer = bird.host().ipv4().to_string();
     assert!(
-        table.contains(&b.ipv4().to_string())
-            && table.contains("| up ")
-            && table.contains("Established"),
+        table.contains(&peer) && table.contains("| up ") && table.contains("Established"),
         "{table}"
     );
+    drop(lab);
 }
 
 #[test]
 fn wrong_peer_as_is_reported_in_words() {
     require_root!();
-    let lab = Lab::new().unwrap();
-    let (a, b) = (
-        lab.add_host("brindle").unwrap(),
-        lab.add_host("bird").unwrap(),
-    );
     // brindle expects AS 64513 but BIRD is AS 64512.
-    let speaker = Brindle::start(
-        &a,
-        &format!(
-            "routerId: {}\nasNumber: 64512\npeers:\n{}",
-            a.ipv4(),
-            peer_line(&b, 64513, "")
-        ),
-    );
-    let _bird = Bird::start(
-        &b,
-        &BgpConfig::for_host(&b, 64512).neighbor(Neighbor::to_host(&a, Family::V4, 64512)),
-    )
-    .unwrap();
+    let (_lab, speaker, _bird, _a) = brindle_and_bird(64513);
     let table = wait_for(ESTABLISH, || {
         let t = speaker.peers_table();
         t.contains("Bad Peer AS").then_some(t)
