@@ -49,6 +49,9 @@ fn a_million_routes_per_byte_budget() {
         } else {
             1_000_000
         });
+    // BRINDLE_RIB_LAZY=1: the receiving peer's socket never drains during the import (worst
+    // case for the outbound queue).
+    let lazy = std::env::var_os("BRINDLE_RIB_LAZY").is_some();
     let mut rib = Rib::new(LocalConfig::new(64512, Ipv4Addr::new(10, 0, 0, 1)));
     let src = rib.add_peer(PeerInfo::new(
         IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
@@ -95,9 +98,13 @@ fn a_million_routes_per_byte_budget() {
             },
         );
         kernel += c.kernel.len();
-        sent += drain(&mut rib, dst);
+        if !lazy {
+            sent += drain(&mut rib, dst);
+        }
         i += per_update;
     }
+    let queued = rss();
+    sent += drain(&mut rib, dst);
     let elapsed = start.elapsed();
     let after = rss();
     assert_eq!(rib.prefix_count(Family::Ipv4Unicast), routes as usize);
@@ -116,17 +123,23 @@ fn a_million_routes_per_byte_budget() {
     let dump = dump_start.elapsed();
     let after_dump = rss();
 
-    if let (Some(b), Some(a), Some(d)) = (before, after, after_dump) {
+    if let (Some(b), Some(a), Some(d), Some(q)) = (before, after, after_dump, queued) {
         let per_route = a.saturating_sub(b) as f64 / f64::from(routes);
+        let per_route_queued = q.saturating_sub(b) as f64 / f64::from(routes);
         let per_route_dump = d.saturating_sub(b) as f64 / f64::from(routes);
         println!(
             "{routes} routes: {per_route:.1} bytes/route RSS after import+re-advertise \
-             ({per_route_dump:.1} after a third peer's dump); import {elapsed:?}, dump {dump:?}; \
-             {} attribute sets",
+             ({per_route_queued:.1} before the last drain{}, {per_route_dump:.1} after a third \
+             peer's dump); import {elapsed:?}, dump {dump:?}; {} attribute sets",
+            if lazy { ", queue never drained" } else { "" },
             rib.attribute_sets()
         );
         if routes >= 100_000 {
             assert!(per_route < 150.0, "{per_route} bytes per route");
+            assert!(
+                per_route_queued < 150.0,
+                "{per_route_queued} bytes per route"
+            );
         }
     }
 }

@@ -7,9 +7,9 @@
 //! with ADD-PATH) is sent, or a withdrawal when there is none. Several changes before a write
 //! therefore produce one message with the latest state, never an intermediate one.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::dirty::DirtySet;
 use super::export::ExportCache;
 use super::fasthash::FastMap;
 use super::peer::{Fams, PeerId};
@@ -34,7 +34,7 @@ enum Dump {
 #[derive(Debug, Default)]
 pub(crate) struct AdjOut {
     /// Keys whose exported state changed since last sent; path id 0 without ADD-PATH.
-    pub(crate) dirty: BTreeSet<(Prefix, u32)>,
+    pub(crate) dirty: DirtySet,
     dump: [Dump; 2],
     initial_done: [bool; 2],
     /// Export attribute sets already built for this peer.

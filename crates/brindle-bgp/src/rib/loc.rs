@@ -118,7 +118,7 @@ impl Rib {
         self.tables.set(&prefix, new);
         for (peer, id) in marks {
             if let Some(s) = self.slot_mut(peer) {
-                s.out.dirty.insert((prefix, id));
+                s.out.dirty.insert(prefix, id);
             }
             self.note_outbound(peer, out);
         }

@@ -33,6 +33,7 @@
 mod adj_in;
 mod adj_out;
 mod decision;
+mod dirty;
 mod export;
 mod fasthash;
 mod graceful;

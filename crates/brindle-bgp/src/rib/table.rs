@@ -115,6 +115,17 @@ impl Slot {
     }
 }
 
+/// An IPv4 prefix packed into the low 40 bits of a `u64` (address, then length), which sorts
+/// the way the prefixes do. Other families give 0.
+pub(crate) fn pack_v4(p: &Prefix) -> u64 {
+    K4::of(p).0
+}
+
+/// The prefix packed by [`pack_v4`].
+pub(crate) fn unpack_v4(k: u64) -> Prefix {
+    K4(k & 0xff_ffff_ffff).prefix()
+}
+
 /// A table key: sorts the way prefixes do.
 trait Key: Ord + Copy {
     fn of(p: &Prefix) -> Self;
