@@ -107,7 +107,8 @@ pub struct SessionConfig {
 pub struct GracefulRestartConfig {
     /// Restart Time advertised (Calico: 120 s).
     pub restart_time: u16,
-    /// We restarted and kept forwarding state (sets the R and F bits).
+    /// We restarted (sets the Restart State bit). The Forwarding State bits are always set:
+    /// brindle's forwarding state lives in the kernel and survives the speaker.
     pub restarting: bool,
 }
 

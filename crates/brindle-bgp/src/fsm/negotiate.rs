@@ -50,11 +50,17 @@ pub fn build_open(cfg: &SessionConfig) -> Open {
     }
     caps.push(Capability::FourOctetAs(cfg.local_as));
     if let Some(gr) = cfg.graceful_restart {
+        // RFC 4724 §4.2: once the session is re-established, "if the Forwarding State bit for
+        // a specific address family is not set ... the Receiving Speaker MUST immediately
+        // remove all the stale routes from the peer that it is retaining for that address
+        // family". Our forwarding state is the kernel's: it outlives a session reset and a
+        // restart of the speaker alike, so the bit is always set (without it every
+        // re-establishment, after a crash or an upgrade too, would flush our routes at the peer).
         caps.push(Capability::GracefulRestart(GracefulRestartCap {
             restarting: gr.restarting,
             notification: false,
             restart_time: gr.restart_time.min(4095),
-            families: cfg.families.iter().map(|f| (*f, gr.restarting)).collect(),
+            families: cfg.families.iter().map(|f| (*f, true)).collect(),
         }));
     }
     if !cfg.add_path.is_empty() {

@@ -438,3 +438,40 @@ fn four_octet_as_goes_in_the_capability_with_as_trans_in_the_header() {
     assert_eq!(o.my_as, crate::model::AS_TRANS);
     assert_eq!(o.asn(), 4_200_000_001);
 }
+
+fn graceful_restart_cap(open: &Open) -> crate::model::GracefulRestartCap {
+    open.capabilities
+        .iter()
+        .find_map(|c| match c {
+            Capability::GracefulRestart(g) => Some(g.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn forwarding_state_bits_are_set_with_or_without_a_restart() {
+    // RFC 4724 §4.2: without the F bit for a family the peer flushes the stale routes it kept
+    // for us as soon as the session is back (a flap after every crash or session reset).
+    use crate::model::Family::{Ipv4Unicast, Ipv6Unicast};
+    let gr = graceful_restart_cap(&build_open(&cfg()));
+    assert!(!gr.restarting);
+    assert_eq!(gr.restart_time, 120);
+    assert_eq!(gr.families, [(Ipv4Unicast, true), (Ipv6Unicast, true)]);
+    let mut c = cfg();
+    c.families = vec![Ipv6Unicast];
+    c.graceful_restart = Some(GracefulRestartConfig {
+        restart_time: 30,
+        restarting: true,
+    });
+    let gr = graceful_restart_cap(&build_open(&c));
+    assert!(gr.restarting);
+    assert_eq!(gr.families, [(Ipv6Unicast, true)]);
+    c.graceful_restart = None;
+    assert!(
+        !build_open(&c)
+            .capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::GracefulRestart(_)))
+    );
+}
