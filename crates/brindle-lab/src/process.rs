@@ -218,6 +218,18 @@ impl ProcessTable {
         Some(stop_child(&mut child, grace))
     }
 
+    /// Kills one process group at once: SIGKILL and nothing before it (no SIGTERM the process
+    /// could act on, as a crash). Returns the leader's exit status when it was still ours to
+    /// reap.
+    pub(crate) fn kill(&self, pid: u32) -> Option<ExitStatus> {
+        let mut children = self.lock();
+        let mut child = children.remove(&pid)?;
+        drop(children);
+        signal_group(pid, "KILL");
+        let _ = child.kill();
+        Some(wait_or_unknown(&mut child))
+    }
+
     /// Stops every process still in the table.
     pub(crate) fn stop_all(&self, grace: Duration) {
         let mut all: Vec<Child> = std::mem::take(&mut *self.lock()).into_values().collect();
@@ -322,9 +334,10 @@ impl LabProcess {
         self.table.stop(self.pid, STOP_GRACE)
     }
 
-    /// Kills it at once (SIGKILL to its process group), as a crash would.
+    /// Kills it at once (SIGKILL to its process group, no SIGTERM first), as a crash would:
+    /// it gets no chance to say goodbye (a BGP daemon sends no NOTIFICATION).
     pub fn kill(&self) -> Option<ExitStatus> {
-        self.table.stop(self.pid, Duration::ZERO)
+        self.table.kill(self.pid)
     }
 }
 
@@ -390,6 +403,27 @@ mod tests {
         assert!(table.stop(pid, Duration::from_secs(2)).is_some());
         assert!(!table.is_running(pid));
         assert!(table.pids().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn kill_sends_no_sigterm_first() {
+        let dir = std::env::temp_dir().join(format!("brindle-lab-kill-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let table = ProcessTable::default();
+        let log = dir.join("log");
+        // The trap prints "term" on SIGTERM (`wait` lets it run at once).
+        let script = "trap 'echo term' TERM; echo ready; while :; do sleep 1 & wait $!; done";
+        let pid = table.spawn("sh", &["-c", script], &log);
+        let Ok(pid) = pid else { panic!("{pid:?}") };
+        assert!(wait_until(Duration::from_secs(5), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("ready"))
+        }));
+        let status = table.kill(pid);
+        assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+        assert!(!table.is_running(pid));
+        let out = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(!out.contains("term"), "{out}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
