@@ -13,8 +13,8 @@ use super::status::{PathStatus, RouteStatus, RouteUpdate};
 use super::task::{Internal, SpeakerTask, TimerKind, log};
 use crate::fsm::{DownReason, Event, Negotiated};
 use crate::model::{
-    AsPath, Family, Message, Origin, PathAttributes, Prefix, RouteRefresh, RouteRefreshSubtype,
-    SegmentKind, Update,
+    AsPath, Family, GracefulRestartCap, Message, Origin, PathAttributes, Prefix, RouteRefresh,
+    RouteRefreshSubtype, SegmentKind, Update,
 };
 use crate::rib::{Changes, PathInfo, PeerId, SessionInfo};
 use crate::wire::{encode, pack_updates};
@@ -126,7 +126,10 @@ impl SpeakerTask {
     }
 
     pub(crate) fn session_up(&mut self, ip: IpAddr, neg: &Negotiated, local: Option<IpAddr>) {
-        let Some(p) = self.peers.get(&ip) else { return };
+        let Some(p) = self.peers.get_mut(&ip) else {
+            return;
+        };
+        p.peer_gr = neg.peer_graceful_restart.clone();
         let mut info = SessionInfo::new(neg.remote_id, local.unwrap_or(ip));
         info.families = neg.families.clone();
         info.add_path_send = neg.add_path_send.clone();
@@ -134,28 +137,36 @@ impl SpeakerTask {
             info.local_v4 = None;
             info.local_v6 = None;
         }
-        let changes = self.rib.peer_up(p.rib_id, info);
+        let rib_id = p.rib_id;
+        let changes = self.rib.peer_up(rib_id, info);
         self.apply(changes);
+        // RFC 4724 §4.2: "if the Forwarding State bit for a specific address family is not set
+        // in the newly received Graceful Restart Capability, or if a specific address family is
+        // not included in the newly received Graceful Restart Capability, or if the Graceful
+        // Restart Capability is not received in the re-established session at all, then the
+        // Receiving Speaker MUST immediately remove all the stale routes from the peer that it
+        // is retaining for that address family."
+        for family in forwarding_lost(neg.peer_graceful_restart.as_ref()) {
+            let changes = self.rib.flush_stale_family(rib_id, family);
+            self.apply(changes);
+        }
         self.flush(ip);
     }
 
     /// RFC 4724 §4.2: when the session of a peer that can restart gracefully ends by a TCP
     /// failure or hold-timer expiry (not a NOTIFICATION), keep its routes as stale for its
-    /// Restart Time; otherwise withdraw them now.
+    /// Restart Time; otherwise withdraw them now. "Can restart gracefully" is what the peer
+    /// said on that session: only the families listed in its Graceful Restart Capability are
+    /// kept ("for all the address families that were previously received in the Graceful
+    /// Restart Capability"), and a peer that sent none is not waited for at all.
     pub(crate) fn session_down(&mut self, ip: IpAddr, reason: &DownReason) {
         let Some(p) = self.peers.get_mut(&ip) else {
             return;
         };
-        let restart_time = p
-            .fsm
-            .negotiated()
-            .and_then(|n| n.peer_graceful_restart.as_ref())
-            .map(|g| g.restart_time);
-        // The FSM reports Down after the connection is gone, so `negotiated()` is empty here;
-        // use what the RIB remembers of the peer's capability instead.
-        let gr = restart_time.or(p.cfg.graceful_restart.then_some(self.cfg.restart_time));
-        let retain = p.cfg.graceful_restart
-            && gr.is_some()
+        // The FSM reports Down after the connection is gone (`negotiated()` is empty here): use
+        // the capability remembered when the session came up.
+        let peer_gr = p.peer_gr.take().filter(|_| p.cfg.graceful_restart);
+        let retain = peer_gr.is_some()
             && matches!(
                 reason,
                 DownReason::Connection(_) | DownReason::HoldTimerExpired
@@ -164,15 +175,18 @@ impl SpeakerTask {
         p.prefixes_sent = 0;
         let rib_id = p.rib_id;
         let changes = self.rib.peer_down(rib_id, retain);
-        if retain {
-            let secs = u64::from(gr.unwrap_or(120));
+        self.apply(changes);
+        if let Some(gr) = peer_gr.filter(|_| retain) {
+            for family in not_listed(&gr) {
+                let changes = self.rib.flush_stale_family(rib_id, family);
+                self.apply(changes);
+            }
             self.timers.start(
                 (ip, TimerKind::Stale),
-                Duration::from_secs(secs),
+                Duration::from_secs(u64::from(gr.restart_time)),
                 Internal::Timer,
             );
         }
-        self.apply(changes);
     }
 
     pub(crate) fn stale_timer(&mut self, ip: IpAddr) {
@@ -289,6 +303,25 @@ impl SpeakerTask {
     }
 }
 
+/// The families whose forwarding state the peer did not keep across its restart, by the
+/// Graceful Restart Capability of the new session (`None`: it sent none): their stale routes
+/// go at once (RFC 4724 §4.2).
+fn forwarding_lost(cap: Option<&GracefulRestartCap>) -> Vec<Family> {
+    Family::ALL
+        .into_iter()
+        .filter(|f| !cap.is_some_and(|c| c.families.contains(&(*f, true))))
+        .collect()
+}
+
+/// The families a peer's Graceful Restart Capability does not list: its routes of those are
+/// not kept when its session fails (RFC 4724 §4.2).
+fn not_listed(cap: &GracefulRestartCap) -> Vec<Family> {
+    Family::ALL
+        .into_iter()
+        .filter(|f| !cap.families.iter().any(|(g, _)| g == f))
+        .collect()
+}
+
 /// `64513 64514 {1 2}` — sequences plain, sets in braces, confederation parts in parentheses.
 pub(crate) fn as_path_text(p: &AsPath) -> String {
     p.segments
@@ -309,4 +342,32 @@ pub(crate) fn as_path_text(p: &AsPath) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_stale_routes_go_by_the_peers_capability() {
+        use Family::{Ipv4Unicast as V4, Ipv6Unicast as V6};
+        let cap = |families: Vec<(Family, bool)>| GracefulRestartCap {
+            restarting: true,
+            notification: false,
+            restart_time: 120,
+            families,
+        };
+        assert_eq!(forwarding_lost(None), [V4, V6]);
+        assert_eq!(forwarding_lost(Some(&cap(vec![]))), [V4, V6]);
+        assert_eq!(
+            forwarding_lost(Some(&cap(vec![(V4, true), (V6, false)]))),
+            [V6]
+        );
+        assert_eq!(forwarding_lost(Some(&cap(vec![(V6, true)]))), [V4]);
+        assert!(forwarding_lost(Some(&cap(vec![(V6, true), (V4, true)]))).is_empty());
+        // When the session fails, the F bit does not matter: being listed does.
+        assert_eq!(not_listed(&cap(vec![(V4, false)])), [V6]);
+        assert_eq!(not_listed(&cap(vec![])), [V4, V6]);
+        assert!(not_listed(&cap(vec![(V6, false), (V4, true)])).is_empty());
+    }
 }

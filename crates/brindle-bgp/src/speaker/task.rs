@@ -55,6 +55,9 @@ pub(crate) struct PeerRt {
     pub(crate) messages: (u64, u64),
     pub(crate) prefixes_received: u64,
     pub(crate) prefixes_sent: u64,
+    /// The Graceful Restart Capability the peer sent on the current (or last) session: whether,
+    /// for which families and how long its routes are kept when that session fails.
+    pub(crate) peer_gr: Option<crate::model::GracefulRestartCap>,
 }
 
 impl PeerRt {
@@ -223,6 +226,7 @@ impl SpeakerTask {
             messages: (0, 0),
             prefixes_received: 0,
             prefixes_sent: 0,
+            peer_gr: None,
         };
         self.peers.insert(ip, rt);
         self.event(ip, Event::Start);
