@@ -21,6 +21,7 @@ use support::{Brindle, CONVERGE, ESTABLISH, peer_line, peer_line_v6};
 const SAMPLE_EVERY: Duration = Duration::from_millis(50);
 const OURS: [&str; 2] = ["10.77.0.0/24", "fd00:77::/64"];
 const THEIRS: &str = "192.0.2.0/24";
+const OTHER: &str = "198.51.100.0/24";
 
 fn prefix(s: &str) -> IpPrefix {
     s.parse().unwrap_or_else(|e| panic!("{e}"))
@@ -300,4 +301,90 @@ fn gobgp_keeps_brindles_routes_across_a_crash_and_restart() {
     for addr in ours {
         assert_eq!(gobgp.session_state(addr).unwrap(), "Established");
     }
+}
+
+/// brindle's path for `p`: `Some(stale)` while it has one.
+fn brindle_stale(speaker: &Brindle, p: &str) -> Option<bool> {
+    let r = speaker.routes().into_iter().find(|r| r.prefix == p)?;
+    r.paths.first().map(|p| p.stale)
+}
+
+#[test]
+fn brindle_keeps_birds_routes_while_bird_restarts() {
+    require_root!();
+    let lab = Lab::new().unwrap();
+    let (a, b) = (
+        lab.add_host("brindle").unwrap(),
+        lab.add_host("bird").unwrap(),
+    );
+    let speaker = Brindle::start(&a, &brindle_config(&a, &b));
+    let bird = Bird::start(&b, &peer_config(&a, &b)).unwrap();
+    let ours = [IpAddr::V4(a.ipv4()), IpAddr::V6(a.ipv6())];
+    let theirs = IpAddr::V4(b.ipv4());
+    converge(&speaker, &bird, ours, theirs);
+    assert_eq!(brindle_stale(&speaker, THEIRS), Some(false));
+
+    // BIRD crashes: brindle keeps its route, marked stale, for as long as BIRD is away.
+    bird.process().kill();
+    assert!(
+        wait_until(ESTABLISH, || brindle_stale(&speaker, THEIRS) == Some(true)),
+        "brindle did not keep BIRD's route as stale: {:?}\n{}",
+        speaker.routes(),
+        speaker.log()
+    );
+    let info = speaker.peer(theirs).info;
+    let since = Instant::now();
+    let mut looks = 0;
+    while since.elapsed() < Duration::from_secs(1) {
+        assert_eq!(
+            brindle_stale(&speaker, THEIRS),
+            Some(true),
+            "BIRD is down ({info}); {:?}",
+            speaker.routes()
+        );
+        looks += 1;
+        std::thread::sleep(SAMPLE_EVERY);
+    }
+    assert!(looks >= 10);
+
+    // BIRD comes back with the same routes: the route is fresh again, and was there all along.
+    let bird = Bird::start(&b, &peer_config(&a, &b)).unwrap();
+    converge(&speaker, &bird, ours, theirs);
+    assert!(
+        wait_until(CONVERGE, || brindle_stale(&speaker, THEIRS) == Some(false)),
+        "{:?}",
+        speaker.routes()
+    );
+
+    // BIRD crashes again and comes back without graceful restart and without that route: the
+    // stale route goes as soon as the session is back (RFC 4724 §4.2), not when the restart
+    // time (120 s) runs out.
+    bird.process().kill();
+    assert!(wait_until(ESTABLISH, || {
+        brindle_stale(&speaker, THEIRS) == Some(true)
+    }));
+    let plain = BgpConfig::for_host(&b, 64512)
+        .neighbor(Neighbor::to_host(&a, Family::V4, 64512))
+        .neighbor(Neighbor::to_host(&a, Family::V6, 64512))
+        .route(OTHER);
+    let bird = Bird::start(&b, &plain).unwrap();
+    for addr in ours {
+        if let Err(e) = bird.wait_established(addr, ESTABLISH) {
+            panic!("{e}\nbrindle log:\n{}", speaker.log());
+        }
+    }
+    speaker.wait_route(THEIRS, false);
+    speaker.wait_route(OTHER, true);
+    let p = speaker.peer(theirs);
+    assert_eq!(p.negotiated.and_then(|n| n.peer_restart_time), None);
+
+    // That BIRD (no graceful restart) crashes: nothing to wait for, its routes go at once.
+    let down = Instant::now();
+    bird.process().kill();
+    speaker.wait_route(OTHER, false);
+    assert!(
+        down.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        down.elapsed()
+    );
 }
