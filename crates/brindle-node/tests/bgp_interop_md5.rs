@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 mod support;
 
 use brindle_lab::{BgpConfig, BgpDaemon, Bird, Family, Frr, IpPrefix, Lab, Neighbor, is_root};
-use support::{Brindle, CONVERGE, ESTABLISH, peer_line};
+use support::{Brindle, CONVERGE, ESTABLISH, peer_line, peer_line_v6};
 
 /// How long a session with mismatched passwords is watched (it must never come up).
 const MISMATCH_WATCH: Duration = Duration::from_secs(6);
@@ -33,21 +33,36 @@ fn md5_with_bird_same_password_establishes_and_routes_flow() {
         lab.add_host("brindle").unwrap(),
         lab.add_host("bird").unwrap(),
     );
-    let speaker = Brindle::start(&a, &config(&a, &b, "s3cret-md5"));
+    // IPv4 and IPv6 sessions, each with its own password (the listener holds one key per
+    // peer address; an IPv4 peer's key sits under its v4-mapped address on the [::] listener).
+    let config = config(&a, &b, "s3cret-md5").replace(
+        "prefixes:",
+        &format!(
+            "{}  password: \"s3cret-md6\"\nprefixes:",
+            peer_line_v6(&b, 64512)
+        ),
+    );
+    let speaker = Brindle::start(&a, &config);
     let bird = Bird::start(
         &b,
         &BgpConfig::for_host(&b, 64512)
             .neighbor(Neighbor::to_host(&a, Family::V4, 64512).md5("s3cret-md5"))
-            .route("192.0.2.0/24"),
+            .neighbor(Neighbor::to_host(&a, Family::V6, 64512).md5("s3cret-md6"))
+            .route("192.0.2.0/24")
+            .route("2001:db8:b::/48"),
     )
     .unwrap();
-    if let Err(e) = bird.wait_established(IpAddr::V4(a.ipv4()), ESTABLISH) {
-        panic!("{e}\nbrindle log:\n{}", speaker.log());
+    for addr in [IpAddr::V4(a.ipv4()), IpAddr::V6(a.ipv6())] {
+        if let Err(e) = bird.wait_established(addr, ESTABLISH) {
+            panic!("{e}\nbrindle log:\n{}", speaker.log());
+        }
     }
     support::wait_peer_state(&speaker, IpAddr::V4(b.ipv4()), "Established");
+    support::wait_peer_state(&speaker, IpAddr::V6(b.ipv6()), "Established");
     bird.wait_route(prefix("10.77.0.0/24"), CONVERGE)
         .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
     speaker.wait_route("192.0.2.0/24", true);
+    speaker.wait_route("2001:db8:b::/48", true);
 }
 
 #[test]
