@@ -301,6 +301,52 @@ proptest! {
     }
 
     #[test]
+    fn decode_never_panics_on_arbitrary_bytes(bytes in vec(any::<u8>(), 0..600), params in params()) {
+        let _ = decode(&bytes, &params);
+        let mut dec = FrameDecoder::new();
+        dec.feed(&bytes);
+        let _ = dec.decode_next(&params);
+    }
+
+    #[test]
+    fn decode_never_panics_behind_a_valid_header(
+        kind in 1u8..=5,
+        body in vec(any::<u8>(), 0..600),
+        params in params(),
+    ) {
+        let bytes = wire_common::msg(kind, &body);
+        if let Ok(m) = decode(&bytes, &params) {
+            // Whatever decodes also re-encodes and decodes to the same message.
+            let tx = params.peer_view();
+            if let Ok(again) = encode_to_vec(&m, &tx) {
+                prop_assert_eq!(decode(&again, &params), Ok(m));
+            }
+        }
+    }
+
+    #[test]
+    fn decode_never_panics_on_mutated_valid_updates(
+        u in update(false),
+        flips in vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+    ) {
+        let params = CodecParams::default();
+        let Ok(mut bytes) = encode_to_vec(&Message::Update(u), &params) else { return Ok(()) };
+        for (i, v) in flips {
+            let at = 19 + i.index(bytes.len() - 19);
+            bytes[at] = v;
+        }
+        match decode(&bytes, &params) {
+            Ok(Message::Update(_)) | Err(_) => {}
+            Ok(other) => return Err(TestCaseError::fail(format!("{other:?}"))),
+        }
+    }
+}
+
+proptest! {
+    // Up to 3,800 routes a case: fewer cases keep the suite quick.
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
     fn packing_loses_nothing(
         a4 in vec(nlri(v4_prefix(), true), 0..1500),
         a6 in vec(nlri(v6_prefix(), true), 0..400),
@@ -349,47 +395,6 @@ proptest! {
         }
         prop_assert_eq!(got_a, announce);
         prop_assert_eq!(got_w, withdraw);
-    }
-
-    #[test]
-    fn decode_never_panics_on_arbitrary_bytes(bytes in vec(any::<u8>(), 0..600), params in params()) {
-        let _ = decode(&bytes, &params);
-        let mut dec = FrameDecoder::new();
-        dec.feed(&bytes);
-        let _ = dec.decode_next(&params);
-    }
-
-    #[test]
-    fn decode_never_panics_behind_a_valid_header(
-        kind in 1u8..=5,
-        body in vec(any::<u8>(), 0..600),
-        params in params(),
-    ) {
-        let bytes = wire_common::msg(kind, &body);
-        if let Ok(m) = decode(&bytes, &params) {
-            // Whatever decodes also re-encodes and decodes to the same message.
-            let tx = params.peer_view();
-            if let Ok(again) = encode_to_vec(&m, &tx) {
-                prop_assert_eq!(decode(&again, &params), Ok(m));
-            }
-        }
-    }
-
-    #[test]
-    fn decode_never_panics_on_mutated_valid_updates(
-        u in update(false),
-        flips in vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
-    ) {
-        let params = CodecParams::default();
-        let Ok(mut bytes) = encode_to_vec(&Message::Update(u), &params) else { return Ok(()) };
-        for (i, v) in flips {
-            let at = 19 + i.index(bytes.len() - 19);
-            bytes[at] = v;
-        }
-        match decode(&bytes, &params) {
-            Ok(Message::Update(_)) | Err(_) => {}
-            Ok(other) => return Err(TestCaseError::fail(format!("{other:?}"))),
-        }
     }
 }
 
