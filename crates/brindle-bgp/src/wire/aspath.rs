@@ -54,12 +54,14 @@ pub(crate) fn decode_as_path(value: &[u8], four_octet: bool) -> Result<AsPath, &
         let asns = if four_octet {
             bytes
                 .chunks_exact(4)
-                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                .filter_map(|c| <[u8; 4]>::try_from(c).ok())
+                .map(u32::from_be_bytes)
                 .collect()
         } else {
             bytes
                 .chunks_exact(2)
-                .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                .filter_map(|c| <[u8; 2]>::try_from(c).ok())
+                .map(|c| u32::from(u16::from_be_bytes(c)))
                 .collect()
         };
         segments.push(AsSegment { kind, asns });

@@ -583,7 +583,7 @@ pub(crate) fn merge_as4(st: &mut ParsedAttrs<'_>) {
 /// RFC 4271 §6.3 / RFC 7606 §7.3: a NEXT_HOP must be a usable unicast host address; 0/8,
 /// 127/8, multicast (224/4) and 240/4 (including the broadcast address) are not.
 pub(crate) fn bad_ipv4_next_hop(a: Ipv4Addr) -> bool {
-    let first = a.octets()[0];
+    let [first, ..] = a.octets();
     first == 0 || first == 127 || first >= 224
 }
 

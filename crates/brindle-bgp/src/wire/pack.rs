@@ -66,7 +66,7 @@ pub fn encode_updates(
     let mut msgs = Vec::with_capacity(n);
     let mut rest = all.as_slice();
     while let Some(len_bytes) = rest.get(16..18) {
-        let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+        let len = usize::from(u16::from_be_bytes(len_bytes.try_into().unwrap_or_default()));
         let Some((msg, tail)) = rest.split_at_checked(len) else {
             break;
         };
