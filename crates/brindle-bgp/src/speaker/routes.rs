@@ -55,7 +55,7 @@ impl SpeakerTask {
                 ),
             );
             if let Some(id) = self.peers.get(&ip).and_then(|p| p.fsm.established()) {
-                self.event_pub(ip, Event::Malformed(id, over.notification()));
+                self.event(ip, Event::Malformed(id, over.notification()));
             }
         }
         for id in changes.outbound {

@@ -379,13 +379,8 @@ impl SpeakerTask {
         }
     }
 
-    /// Feeds `event` to the peer's FSM and carries out what it decides (for the routing side).
-    pub(crate) fn event_pub(&mut self, ip: IpAddr, event: Event) {
-        self.event(ip, event);
-    }
-
     /// Feeds `event` to the peer's FSM and carries out what it decides.
-    fn event(&mut self, ip: IpAddr, event: Event) {
+    pub(crate) fn event(&mut self, ip: IpAddr, event: Event) {
         let Some(p) = self.peers.get_mut(&ip) else {
             return;
         };
