@@ -28,7 +28,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use brindle_bgp::model::{AddPathMode, Prefix};
+use std::sync::Arc;
+
+use brindle_bgp::model::{AddPathMode, Family, Prefix};
+use brindle_bgp::policy::{Action, Filter, MatchOperator, Policy, Rule};
 use brindle_bgp::speaker::{NextHopMode, PeerConfig, SpeakerConfig};
 use serde::Deserialize;
 
@@ -86,6 +89,51 @@ struct PeerEntry {
     max_prefixes: Option<u32>,
     #[serde(default)]
     num_allowed_local_as_numbers: Option<u8>,
+    #[serde(default, rename = "importV4")]
+    import_v4: Vec<RuleEntry>,
+    #[serde(default, rename = "exportV4")]
+    export_v4: Vec<RuleEntry>,
+    #[serde(default, rename = "importV6")]
+    import_v6: Vec<RuleEntry>,
+    #[serde(default, rename = "exportV6")]
+    export_v6: Vec<RuleEntry>,
+}
+
+/// One filter rule, as in Calico's BGPFilter: optional cidr with a match operator, optional
+/// prefix-length bounds, and an action; the first matching rule decides.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RuleEntry {
+    #[serde(default)]
+    cidr: Option<String>,
+    #[serde(default)]
+    match_operator: Option<MatchOp>,
+    #[serde(default)]
+    prefix_length: Option<LengthEntry>,
+    action: ActionEntry,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LengthEntry {
+    #[serde(default)]
+    min: Option<u8>,
+    #[serde(default)]
+    max: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+enum MatchOp {
+    Equal,
+    NotEqual,
+    In,
+    NotIn,
+}
+
+#[derive(Debug, Deserialize)]
+enum ActionEntry {
+    Accept,
+    Reject,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +218,17 @@ pub fn parse(text: &str) -> Result<BgpConfig, String> {
         };
         c.max_prefixes = p.max_prefixes;
         c.allow_local_as = p.num_allowed_local_as_numbers.unwrap_or(0);
+        let path = |dir: &str| format!("peers[{i}].{dir}");
+        c.import = policy(
+            &format!("{}-import", p.address),
+            (&p.import_v4, &path("importV4")),
+            (&p.import_v6, &path("importV6")),
+        )?;
+        c.export = policy(
+            &format!("{}-export", p.address),
+            (&p.export_v4, &path("exportV4")),
+            (&p.export_v6, &path("exportV6")),
+        )?;
         c.kind = if c.remote_as == f.as_number {
             "internal".into()
         } else {
@@ -194,6 +253,76 @@ pub fn parse(text: &str) -> Result<BgpConfig, String> {
     })
 }
 
+/// One filter from the IPv4 and IPv6 rule lists of a direction (no filter when both are empty).
+fn policy(
+    name: &str,
+    v4: (&[RuleEntry], &str),
+    v6: (&[RuleEntry], &str),
+) -> Result<Policy, String> {
+    if v4.0.is_empty() && v6.0.is_empty() {
+        return Ok(Policy::default());
+    }
+    let filter = Filter {
+        name: name.to_string(),
+        v4: rules(v4.0, v4.1, Family::Ipv4Unicast)?,
+        v6: rules(v6.0, v6.1, Family::Ipv6Unicast)?,
+    };
+    Ok(Policy::new(vec![Arc::new(filter)]))
+}
+
+fn rules(entries: &[RuleEntry], path: &str, family: Family) -> Result<Vec<Rule>, String> {
+    let max = if family == Family::Ipv4Unicast {
+        32
+    } else {
+        128
+    };
+    entries
+        .iter()
+        .enumerate()
+        .map(|(j, e)| {
+            let at = format!("{path}[{j}]");
+            let action = match e.action {
+                ActionEntry::Accept => Action::Accept,
+                ActionEntry::Reject => Action::Reject,
+            };
+            let mut rule = match (&e.cidr, &e.match_operator) {
+                (Some(c), Some(op)) => {
+                    let cidr: Prefix = c.parse().map_err(|err| format!("{at}.cidr: {err}"))?;
+                    if cidr.family() != family {
+                        return Err(format!(
+                            "{at}.cidr: {c} is not of this list's address family"
+                        ));
+                    }
+                    let op = match op {
+                        MatchOp::Equal => MatchOperator::Equal,
+                        MatchOp::NotEqual => MatchOperator::NotEqual,
+                        MatchOp::In => MatchOperator::In,
+                        MatchOp::NotIn => MatchOperator::NotIn,
+                    };
+                    Rule::new(cidr, op, action)
+                }
+                (None, None) => Rule::any(action),
+                (Some(_), None) => {
+                    return Err(format!("{at}.matchOperator: is required with cidr"));
+                }
+                (None, Some(_)) => {
+                    return Err(format!("{at}.cidr: is required with matchOperator"));
+                }
+            };
+            if let Some(l) = &e.prefix_length {
+                for v in [l.min, l.max].into_iter().flatten() {
+                    if v > max {
+                        return Err(format!("{at}.prefixLength: {v} is outside 0..={max}"));
+                    }
+                }
+                rule = rule.with_length(l.min, l.max);
+            }
+
+            Ok(rule)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +344,41 @@ mod tests {
         assert_eq!(c.peers[1].remote_as, 4_200_000_001);
         assert_eq!(c.peers[1].kind, "external");
         assert_eq!(c.prefixes.len(), 2);
+    }
+
+    #[test]
+    fn filters() {
+        let c = parse("routerId: 10.0.0.1\nasNumber: 1\npeers:\n- address: 10.0.0.2\n  asNumber: 2\n  exportV4:\n  - {cidr: 10.78.0.0/16, matchOperator: In, action: Reject}\n  - {action: Accept}\n").expect("valid");
+        let p = &c.peers[0];
+        assert!(p.import.is_empty());
+        assert!(
+            !p.export
+                .evaluate(&"10.78.1.0/24".parse().expect("prefix"))
+                .accepted()
+        );
+        assert!(
+            p.export
+                .evaluate(&"10.77.0.0/24".parse().expect("prefix"))
+                .accepted()
+        );
+        for (text, want) in [
+            (
+                "exportV4:\n  - {cidr: 10.0.0.0/8, action: Reject}\n",
+                "peers[0].exportV4[0].matchOperator",
+            ),
+            (
+                "importV6:\n  - {cidr: 10.0.0.0/8, matchOperator: In, action: Reject}\n",
+                "peers[0].importV6[0].cidr",
+            ),
+            (
+                "importV4:\n  - {cidr: 10.0.0.0/8, matchOperator: In, prefixLength: {max: 40}, action: Accept}\n",
+                "prefixLength",
+            ),
+            ("importV4:\n  - {action: Maybe}\n", "Maybe"),
+        ] {
+            let e = parse(&format!("routerId: 10.0.0.1\nasNumber: 1\npeers:\n- address: 10.0.0.2\n  asNumber: 2\n  {text}")).expect_err(text);
+            assert!(e.contains(want), "{e} should mention {want}");
+        }
     }
 
     #[test]

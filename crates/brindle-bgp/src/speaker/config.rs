@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::fsm::{GracefulRestartConfig, SessionConfig};
 use crate::model::{AddPathMode, Family};
+use crate::policy::Policy;
 use crate::rib::{NextHopMode, PeerInfo};
 
 /// The speaker's own settings.
@@ -84,6 +85,10 @@ pub struct PeerConfig {
     pub max_prefixes: Option<u32>,
     /// A label the status shows as PEER TYPE (e.g. `node-to-node mesh`, `global`).
     pub kind: String,
+    /// Filters applied to routes received from the peer.
+    pub import: Policy,
+    /// Filters applied to routes sent to the peer.
+    pub export: Policy,
 }
 
 impl PeerConfig {
@@ -109,6 +114,8 @@ impl PeerConfig {
             allow_local_as: 0,
             max_prefixes: None,
             kind: String::new(),
+            import: Policy::default(),
+            export: Policy::default(),
         }
     }
 
@@ -144,15 +151,20 @@ impl PeerConfig {
         info.allow_local_as = self.allow_local_as;
         info.max_prefix = self.max_prefixes;
         info.graceful_restart = self.graceful_restart;
+        info.import = self.import.clone();
+        info.export = self.export.clone();
         info
     }
 
     /// True when a change from `self` to `new` needs the session to be re-established (anything
     /// negotiated in OPEN or fixed on the TCP connection).
     pub fn needs_reset(&self, new: &PeerConfig) -> bool {
+        // Labels, limits and filters change without a new session.
         let strip = |p: &PeerConfig| PeerConfig {
             kind: String::new(),
             max_prefixes: None,
+            import: Policy::default(),
+            export: Policy::default(),
             ..p.clone()
         };
         strip(self) != strip(new)

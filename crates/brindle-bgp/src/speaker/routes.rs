@@ -222,6 +222,34 @@ impl SpeakerTask {
         self.apply(changes);
     }
 
+    /// Applies what changed in a peer's settings that needs no new session: the prefix limit
+    /// and the filters. A new export policy re-sends exactly what changed; a new import policy
+    /// applies to routes received from now on, so the peer is asked to send its routes again
+    /// (ROUTE-REFRESH, RFC 2918) when it supports that.
+    pub(crate) fn update_peer_settings(&mut self, ip: IpAddr, old: &super::config::PeerConfig) {
+        let Some(p) = self.peers.get(&ip) else { return };
+        let (rib_id, cfg) = (p.rib_id, p.cfg.clone());
+        self.rib.set_max_prefix(rib_id, cfg.max_prefixes);
+        if cfg.export != old.export {
+            let changes = self.rib.set_export_policy(rib_id, cfg.export.clone());
+            self.apply(changes);
+        }
+        if cfg.import != old.import {
+            self.rib.set_import_policy(rib_id, cfg.import.clone());
+            let Some(p) = self.peers.get_mut(&ip) else { return };
+            let Some(neg) = p.fsm.negotiated().filter(|n| n.route_refresh).cloned() else { return };
+            let Some(id) = p.fsm.established() else { return };
+            if let Some(conn) = p.conn(id).as_mut() {
+                let mut buf = Vec::new();
+                for family in &neg.families {
+                    let rr = RouteRefresh { family: *family, subtype: RouteRefreshSubtype::Request };
+                    let _ = encode(&Message::RouteRefresh(rr), &conn.params, &mut buf);
+                }
+                conn.send(buf);
+            }
+        }
+    }
+
     pub(crate) fn originate(&mut self, prefix: Prefix) {
         let attrs = PathAttributes {
             origin: Origin::Igp,

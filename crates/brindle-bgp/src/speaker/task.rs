@@ -199,7 +199,8 @@ impl SpeakerTask {
         let ip = cfg.address;
         if let Some(p) = self.peers.get_mut(&ip) {
             if !p.cfg.needs_reset(&cfg) {
-                p.cfg = cfg;
+                let old = std::mem::replace(&mut p.cfg, cfg);
+                self.update_peer_settings(ip, &old);
                 return;
             }
             // RFC 4486 §4: Cease / Other Configuration Change.

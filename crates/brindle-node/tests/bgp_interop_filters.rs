@@ -1,0 +1,68 @@
+//! Per-peer filters (Calico BGPFilter rules) with BIRD: an export rule keeps one of our prefixes
+//! from BIRD, an import rule keeps one of BIRD's from our table; lifting both with SIGHUP sends
+//! and fetches the routes (ROUTE-REFRESH) without a new session.
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+
+mod support;
+
+use brindle_lab::{BgpConfig, BgpDaemon, Bird, Family, Lab, Neighbor, is_root};
+use support::{Brindle, CONVERGE, ESTABLISH, peer_line, wait_peer_state};
+
+#[test]
+fn filters_apply_both_ways_and_change_without_a_new_session() {
+    require_root!();
+    let lab = Lab::new().unwrap();
+    let (a, b) = (
+        lab.add_host("brindle").unwrap(),
+        lab.add_host("bird").unwrap(),
+    );
+    let filters = "  exportV4:\n  - {cidr: 10.78.0.0/16, matchOperator: In, action: Reject}\n  importV4:\n  - {cidr: 192.0.2.0/24, matchOperator: Equal, action: Reject}\n";
+    let config = |extra: &str| {
+        format!(
+            "routerId: {}\nasNumber: 64512\npeers:\n{}prefixes: [10.77.0.0/24, 10.78.0.0/24]\n",
+            a.ipv4(),
+            peer_line(&b, 64512, extra)
+        )
+    };
+    let speaker = Brindle::start(&a, &config(filters));
+    let bird = Bird::start(
+        &b,
+        &BgpConfig::for_host(&b, 64512)
+            .neighbor(Neighbor::to_host(&a, Family::V4, 64512))
+            .route("192.0.2.0/24")
+            .route("198.51.100.0/24"),
+    )
+    .unwrap();
+    bird.wait_established(IpAddr::V4(a.ipv4()), ESTABLISH)
+        .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
+    let up = wait_peer_state(&speaker, IpAddr::V4(b.ipv4()), "Established");
+
+    // Filtered: BIRD gets 10.77 but never 10.78; we take 198.51.100 but not 192.0.2.
+    bird.wait_route("10.77.0.0/24".parse().unwrap(), CONVERGE)
+        .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
+    speaker.wait_route("198.51.100.0/24", true);
+    assert!(
+        bird.route("10.78.0.0/24".parse().unwrap())
+            .unwrap()
+            .is_empty(),
+        "export filter ignored"
+    );
+    assert!(
+        !speaker.routes().iter().any(|r| r.prefix == "192.0.2.0/24"),
+        "import filter ignored"
+    );
+
+    // Lifted by a reload: both routes arrive, on the same session.
+    speaker.reload(&config(""));
+    bird.wait_route("10.78.0.0/24".parse().unwrap(), CONVERGE)
+        .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
+    speaker.wait_route("192.0.2.0/24", true);
+    let after = speaker.peer(IpAddr::V4(b.ipv4()));
+    assert_eq!(
+        (after.state.as_str(), after.since),
+        ("Established", up.since),
+        "the session was reset"
+    );
+}
