@@ -346,6 +346,25 @@ mod tests {
         assert_eq!(c.prefixes.len(), 2);
     }
 
+    /// The example in README.md is the documentation users copy: it must parse.
+    #[test]
+    fn readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("## Running the BGP speaker on its own")
+            .nth(1)
+            .expect("section");
+        let yaml = section
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .expect("block");
+        let c = parse(yaml).unwrap_or_else(|e| panic!("README example: {e}"));
+        assert_eq!(c.peers.len(), 3);
+        assert!(!c.peers[2].export.is_empty());
+        assert_eq!(c.speaker.cluster_id, Some(Ipv4Addr::new(244, 0, 0, 1)));
+    }
+
     #[test]
     fn filters() {
         let c = parse("routerId: 10.0.0.1\nasNumber: 1\npeers:\n- address: 10.0.0.2\n  asNumber: 2\n  exportV4:\n  - {cidr: 10.78.0.0/16, matchOperator: In, action: Reject}\n  - {action: Accept}\n").expect("valid");
