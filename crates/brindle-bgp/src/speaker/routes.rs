@@ -236,13 +236,22 @@ impl SpeakerTask {
         }
         if cfg.import != old.import {
             self.rib.set_import_policy(rib_id, cfg.import.clone());
-            let Some(p) = self.peers.get_mut(&ip) else { return };
-            let Some(neg) = p.fsm.negotiated().filter(|n| n.route_refresh).cloned() else { return };
-            let Some(id) = p.fsm.established() else { return };
+            let Some(p) = self.peers.get_mut(&ip) else {
+                return;
+            };
+            let Some(neg) = p.fsm.negotiated().filter(|n| n.route_refresh).cloned() else {
+                return;
+            };
+            let Some(id) = p.fsm.established() else {
+                return;
+            };
             if let Some(conn) = p.conn(id).as_mut() {
                 let mut buf = Vec::new();
                 for family in &neg.families {
-                    let rr = RouteRefresh { family: *family, subtype: RouteRefreshSubtype::Request };
+                    let rr = RouteRefresh {
+                        family: *family,
+                        subtype: RouteRefreshSubtype::Request,
+                    };
                     let _ = encode(&Message::RouteRefresh(rr), &conn.params, &mut buf);
                 }
                 conn.send(buf);
