@@ -89,14 +89,25 @@ impl SpeakerTask {
             }
             let mut buf = Vec::new();
             let mut messages = 0;
-            let mut result = pack_updates(None, &[], &batch.withdrawn, &params, &mut buf);
-            for g in &batch.announced {
-                result = result.and_then(|n| {
-                    pack_updates(Some(&g.attrs), &g.nlri, &[], &params, &mut buf).map(|m| n + m)
-                });
-            }
-            if let Ok(n) = result {
-                messages += n;
+            // Each attribute group is packed on its own: packing is all-or-nothing per call, so a
+            // group the codec refuses (logged) does not take the rest of the batch with it.
+            let groups = std::iter::once((None, &[][..], &batch.withdrawn[..])).chain(
+                batch
+                    .announced
+                    .iter()
+                    .map(|g| (Some(&*g.attrs), &g.nlri[..], &[][..])),
+            );
+            for (attrs, announce, withdraw) in groups {
+                match pack_updates(attrs, announce, withdraw, &params, &mut buf) {
+                    Ok(n) => messages += n,
+                    Err(e) => log(
+                        ip,
+                        &format!(
+                            "cannot encode {} routes: {e}",
+                            announce.len() + withdraw.len()
+                        ),
+                    ),
+                }
             }
             for f in &batch.end_of_rib {
                 if encode(&Message::Update(Update::end_of_rib(*f)), &params, &mut buf).is_ok() {
@@ -113,9 +124,6 @@ impl SpeakerTask {
                         messages += 1;
                     }
                 }
-            }
-            if let Err(e) = result {
-                log(ip, &format!("cannot encode routes: {e}"));
             }
             conn.send(buf);
             let announced: usize = batch.announced.iter().map(|g| g.nlri.len()).sum();
