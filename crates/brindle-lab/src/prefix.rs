@@ -1,8 +1,10 @@
 //! A small IP prefix type, so routes from the three daemons and the kernel compare exactly.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::str::FromStr;
+
+use brindle_bgp::model::Prefix;
 
 use crate::error::Error;
 
@@ -41,63 +43,47 @@ impl Family {
     }
 }
 
-/// An IP prefix (`address/length`) with the host bits cleared.
+/// An IP prefix (`address/length`) with the host bits cleared: brindle's own prefix type, with
+/// the lab's stricter parsing (host bits must be clear) and its [`Family`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IpPrefix {
-    addr: IpAddr,
-    len: u8,
-}
+pub struct IpPrefix(Prefix);
 
 impl IpPrefix {
     /// Builds a prefix, clearing host bits; `None` when `len` is too long for the family.
     pub fn new(addr: IpAddr, len: u8) -> Option<IpPrefix> {
-        let addr = match addr {
-            IpAddr::V4(a) if len <= 32 => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-                IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
-            }
-            IpAddr::V6(a) if len <= 128 => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-                IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
-            }
-            _ => return None,
-        };
-        Some(IpPrefix { addr, len })
+        Prefix::new(addr, len).ok().map(IpPrefix)
     }
 
     /// A host prefix (/32 or /128) for one address.
     pub fn host(addr: IpAddr) -> IpPrefix {
-        let len = match addr {
-            IpAddr::V4(_) => 32,
-            IpAddr::V6(_) => 128,
-        };
-        IpPrefix { addr, len }
+        let len = if addr.is_ipv4() { 32 } else { 128 };
+        IpPrefix(Prefix::new(addr, len).unwrap_or_else(|_| unreachable!("full length fits")))
     }
 
     /// The network address.
     pub fn addr(&self) -> IpAddr {
-        self.addr
+        self.0.addr()
     }
 
     /// The prefix length.
     pub fn len(&self) -> u8 {
-        self.len
+        self.0.len()
     }
 
     /// Whether this is a zero-length (default) prefix.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.0.is_empty()
     }
 
     /// The address family.
     pub fn family(&self) -> Family {
-        Family::of(self.addr)
+        Family::of(self.addr())
     }
 }
 
 impl fmt::Display for IpPrefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.len)
+        write!(f, "{}", self.0)
     }
 }
 
@@ -117,7 +103,7 @@ impl FromStr for IpPrefix {
         };
         let len: u8 = len.parse().map_err(|_| bad("bad length"))?;
         let prefix = IpPrefix::new(addr, len).ok_or_else(|| bad("length too long"))?;
-        if prefix.addr != addr {
+        if prefix.addr() != addr {
             return Err(bad("host bits set"));
         }
         Ok(prefix)
@@ -166,7 +152,7 @@ mod tests {
         let p = IpPrefix::new(
             "10.1.2.3"
                 .parse()
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
             8,
         );
         assert_eq!(p.map(|p| p.to_string()).as_deref(), Some("10.0.0.0/8"));
