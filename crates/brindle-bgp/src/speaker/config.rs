@@ -23,8 +23,9 @@ pub struct SpeakerConfig {
     pub multipath: bool,
     /// Restart time we advertise for graceful restart (Calico: 120 s).
     pub restart_time: u16,
-    /// We were restarted with forwarding state kept: advertise the Restart State bit and defer
-    /// our initial advertisement until peers sent End-of-RIB (RFC 4724 §4.1).
+    /// We were restarted with forwarding state kept: advertise the Restart State bit
+    /// (RFC 4724 §4.1). Deferring our own advertisement until the peers' End-of-RIB is not
+    /// implemented yet, and nothing sets this flag so far.
     pub restarting: bool,
 }
 
