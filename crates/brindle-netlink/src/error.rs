@@ -1,0 +1,112 @@
+//! [`Error`]: what was being done, and why it failed, in one line
+//! (`adding route 10.1.0.0/24 via 10.0.0.2: Network is unreachable`).
+
+use std::fmt;
+use std::io;
+
+/// A failed netlink operation.
+#[derive(Debug)]
+pub struct Error {
+    doing: String,
+    cause: Cause,
+}
+
+/// Why an operation failed.
+#[derive(Debug)]
+pub enum Cause {
+    /// The kernel refused the request with this errno.
+    Kernel(i32),
+    /// The socket failed (or the kernel did not answer in time).
+    Io(io::Error),
+    /// The kernel's answer could not be read.
+    Malformed(String),
+    /// The request was refused before it was sent.
+    Invalid(String),
+}
+
+impl Error {
+    pub(crate) fn new(doing: impl Into<String>, cause: Cause) -> Error {
+        Error {
+            doing: doing.into(),
+            cause,
+        }
+    }
+
+    /// What was being done, e.g. `adding route 10.1.0.0/24 via 10.0.0.2`.
+    pub fn doing(&self) -> &str {
+        &self.doing
+    }
+
+    /// Why it failed.
+    pub fn cause(&self) -> &Cause {
+        &self.cause
+    }
+
+    /// The kernel's errno, when the kernel refused the request.
+    pub fn errno(&self) -> Option<i32> {
+        match self.cause {
+            Cause::Kernel(e) => Some(e),
+            Cause::Io(ref e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+/// The C library's text for an errno, without Rust's ` (os error N)` suffix.
+pub(crate) fn errno_text(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Kernel(e) => f.write_str(&errno_text(*e)),
+            Cause::Io(e) => match e.raw_os_error() {
+                Some(n) => f.write_str(&errno_text(n)),
+                None => write!(f, "{e}"),
+            },
+            Cause::Malformed(m) => write!(f, "malformed answer from the kernel: {m}"),
+            Cause::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.doing, self.cause)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            Cause::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_with_the_kernels_words() {
+        let e = Error::new("adding route 10.1.0.0/24 via 10.0.0.2", Cause::Kernel(101));
+        assert_eq!(
+            e.to_string(),
+            "adding route 10.1.0.0/24 via 10.0.0.2: Network is unreachable"
+        );
+        assert_eq!(e.errno(), Some(101));
+        let e = Error::new("opening", Cause::Io(io::Error::from_raw_os_error(1)));
+        assert_eq!(e.to_string(), "opening: Operation not permitted");
+        assert_eq!(e.errno(), Some(1));
+        let e = Error::new("x", Cause::Invalid("no next hop".into()));
+        assert_eq!(e.to_string(), "x: no next hop");
+        assert_eq!(e.errno(), None);
+    }
+}
