@@ -4,6 +4,11 @@
 use std::fmt;
 use std::io;
 
+/// `ESRCH`: what the kernel answers when the route to delete is not there.
+const ESRCH: i32 = 3;
+/// `EEXIST`: what the kernel answers when a route to add is there already.
+const EEXIST: i32 = 17;
+
 /// A failed netlink operation.
 #[derive(Debug)]
 pub struct Error {
@@ -25,7 +30,8 @@ pub enum Cause {
 }
 
 impl Error {
-    pub(crate) fn new(doing: impl Into<String>, cause: Cause) -> Error {
+    /// An error: `doing` says what was being done (`adding route …`), `cause` why it failed.
+    pub fn new(doing: impl Into<String>, cause: Cause) -> Error {
         Error {
             doing: doing.into(),
             cause,
@@ -49,6 +55,17 @@ impl Error {
             Cause::Io(ref e) => e.raw_os_error(),
             _ => None,
         }
+    }
+
+    /// Whether the kernel said that the route to delete is not there.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.cause, Cause::Kernel(ESRCH))
+    }
+
+    /// Whether the kernel said that the table already has a route to the destination (with
+    /// the same metric), which an add does not replace.
+    pub fn already_exists(&self) -> bool {
+        matches!(self.cause, Cause::Kernel(EEXIST))
     }
 }
 
@@ -102,6 +119,9 @@ mod tests {
             "adding route 10.1.0.0/24 via 10.0.0.2: Network is unreachable"
         );
         assert_eq!(e.errno(), Some(101));
+        assert!(!e.is_not_found() && !e.already_exists());
+        assert!(Error::new("x", Cause::Kernel(3)).is_not_found());
+        assert!(Error::new("x", Cause::Kernel(17)).already_exists());
         let e = Error::new("opening", Cause::Io(io::Error::from_raw_os_error(1)));
         assert_eq!(e.to_string(), "opening: Operation not permitted");
         assert_eq!(e.errno(), Some(1));

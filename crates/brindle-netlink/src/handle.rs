@@ -17,8 +17,6 @@ use crate::wire::{self, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR};
 const BATCH: usize = 64;
 /// Dumps interrupted by a concurrent change (`NLM_F_DUMP_INTR`) are retried this often.
 const DUMP_ATTEMPTS: usize = 3;
-/// `ESRCH`: what the kernel answers when a route to delete is not there.
-const ESRCH: i32 = 3;
 
 /// One change to the routing table, for [`Netlink::apply`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,7 +144,7 @@ impl Netlink {
     pub fn delete_route(&mut self, route: &Route) -> Result<bool, Error> {
         match self.one(RouteOp::Delete(route.clone())) {
             Ok(()) => Ok(true),
-            Err(e) if e.errno() == Some(ESRCH) => Ok(false),
+            Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -223,6 +223,16 @@ fn errors_say_what_was_done_in_the_kernels_words() {
         e.to_string(),
         "adding route 10.1.0.0/24 via 10.9.0.2: File exists"
     );
+    assert!(e.already_exists());
+    // Adding never takes over another protocol's route (here the connected one of v0).
+    let e = nl
+        .add_route(&Route::via(cidr("10.9.0.0/24"), [ip("10.9.0.2")]))
+        .unwrap_err();
+    assert!(e.already_exists(), "{e}");
+    assert_eq!(
+        lines(&ns.ip(&["-4", "route", "show", "10.9.0.0/24"])),
+        ["10.9.0.0/24 dev v0 proto kernel scope link src 10.9.0.1"]
+    );
     let e = nl.link_index("nosuch0").unwrap_err();
     assert_eq!(
         e.to_string(),

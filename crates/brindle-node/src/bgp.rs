@@ -1,6 +1,8 @@
 //! `brindle-node bgp --config FILE`: the speaker on its own (a dedicated route reflector, or a
 //! test peer). SIGHUP re-reads the file and applies the difference: unchanged sessions stay up.
 //! SIGTERM/SIGINT stop it without NOTIFICATIONs, so peers with graceful restart keep its routes.
+//! With `kernel: {enabled: true}` its best paths are installed as kernel routes (see
+//! [`crate::kernel`]), removed again on SIGTERM/SIGINT.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,6 +11,7 @@ use brindle_bgp::speaker::Speaker;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::bgp_config::{BgpConfig, parse};
+use crate::kernel::Kernel;
 
 fn load(path: &Path) -> Result<BgpConfig, String> {
     let text = std::fs::read_to_string(path)
@@ -22,6 +25,10 @@ pub async fn run(path: &Path) -> Result<(), String> {
     let speaker = Speaker::start(cfg.speaker.clone())
         .await
         .map_err(|e| e.to_string())?;
+    let kernel = match cfg.kernel.enabled {
+        true => Some(Kernel::start(&speaker, cfg.kernel)?),
+        false => None,
+    };
     let _socket =
         crate::control::serve(&cfg.control_socket, speaker.clone()).map_err(|e| e.to_string())?;
     for p in &cfg.peers {
@@ -47,8 +54,8 @@ pub async fn run(path: &Path) -> Result<(), String> {
         tokio::select! {
             _ = hup.recv() => match load(path) {
                 Err(e) => eprintln!("bgp: reload refused, keeping the running configuration: {e}"),
-                Ok(new) if new.speaker != cfg.speaker || new.control_socket != cfg.control_socket => {
-                    eprintln!("bgp: reload refused: routerId, asNumber, listen, clusterId and controlSocket need a restart");
+                Ok(new) if new.speaker != cfg.speaker || new.control_socket != cfg.control_socket || new.kernel != cfg.kernel => {
+                    eprintln!("bgp: reload refused: routerId, asNumber, listen, clusterId, controlSocket and kernel need a restart");
                 }
                 Ok(new) => {
                     reload(&speaker, &cfg, &new);
@@ -61,6 +68,9 @@ pub async fn run(path: &Path) -> Result<(), String> {
         }
     }
     speaker.shutdown(None).await;
+    if let Some(k) = kernel {
+        k.stop().await;
+    }
     Ok(())
 }
 

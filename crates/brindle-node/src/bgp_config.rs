@@ -21,7 +21,16 @@
 //!     nextHop: auto                      # auto | self | keep
 //!     maxPrefixes: 100000
 //! prefixes: [10.244.0.0/26, "fd00:1::/64"]
+//! kernel:                                # install best paths as kernel routes (optional)
+//!   enabled: true                        # default false
+//!   table: 254                           # default 254 (main)
+//!   protocol: 81                         # default 81, brindle's: `ip route show proto 81`
 //! ```
+//!
+//! With `kernel.enabled`, the best paths learned from peers (ECMP next hops merged) become
+//! kernel routes of that protocol in that table; see [`crate::kernel`] for start-up and
+//! shutdown. The protocol's routes in the table are the speaker's own: 0-4 (kernel, boot,
+//! static...) are refused, and so are tables 0 and 255.
 //!
 //! Unknown fields are errors that name the field; so are bad addresses and AS numbers.
 
@@ -34,6 +43,8 @@ use brindle_bgp::model::{AddPathMode, Family, Prefix};
 use brindle_bgp::policy::{Action, Filter, MatchOperator, Policy, Rule};
 use brindle_bgp::speaker::{NextHopMode, PeerConfig, SpeakerConfig};
 use serde::Deserialize;
+
+use crate::kernel::{KernelConfig, KernelEntry};
 
 /// Default control socket of the standalone speaker.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/brindle/bgp.sock";
@@ -56,6 +67,8 @@ struct File {
     prefixes: Vec<String>,
     #[serde(default)]
     multipath: Option<bool>,
+    #[serde(default)]
+    kernel: Option<KernelEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +177,8 @@ pub struct BgpConfig {
     pub prefixes: Vec<Prefix>,
     /// Where the control socket listens.
     pub control_socket: PathBuf,
+    /// Whether and where best paths are installed as kernel routes.
+    pub kernel: KernelConfig,
 }
 
 /// Parses the configuration text; errors are one line naming the field.
@@ -250,6 +265,7 @@ pub fn parse(text: &str) -> Result<BgpConfig, String> {
         control_socket: f
             .control_socket
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
+        kernel: KernelEntry::validate(f.kernel)?,
     })
 }
 

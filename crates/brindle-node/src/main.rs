@@ -3,6 +3,7 @@
 mod bgp;
 mod bgp_config;
 mod control;
+mod kernel;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
