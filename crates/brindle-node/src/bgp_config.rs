@@ -20,12 +20,25 @@
 //!     sourceAddress: 10.0.0.1
 //!     nextHop: auto                      # auto | self | keep
 //!     maxPrefixes: 100000
+//!     exportV4:                          # also importV4, importV6, exportV6 (optional)
+//!       - cidr: 10.244.0.0/16            # Calico BGPFilter rules: the first match decides
+//!         matchOperator: In              # Equal | NotEqual | In | NotIn
+//!         prefixLength: {min: 24, max: 26}
+//!         action: Accept                 # Accept | Reject
+//!         addCommunities: ["64512:100", "64512:1:2", no-export]
+//!       - {action: Reject}
 //! prefixes: [10.244.0.0/26, "fd00:1::/64"]
 //! kernel:                                # install best paths as kernel routes (optional)
 //!   enabled: true                        # default false
 //!   table: 254                           # default 254 (main)
 //!   protocol: 81                         # default 81, brindle's: `ip route show proto 81`
 //! ```
+//!
+//! `addCommunities` (Accept rules only) adds communities to the routes the rule accepts:
+//! standard ones as `ASN:VALUE` (16 bits each, RFC 1997), large ones as `A:B:C` (32 bits each,
+//! RFC 8092), and the well-known `no-export`, `no-advertise` and `no-export-subconfed`. On an
+//! export rule they go to that peer only; on an import rule they are added to the routes taken
+//! from that peer (and so travel on with them).
 //!
 //! With `kernel.enabled`, the best paths learned from peers (ECMP next hops merged) become
 //! kernel routes of that protocol in that table; see [`crate::kernel`] for start-up and
@@ -39,7 +52,7 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
-use brindle_bgp::model::{AddPathMode, Family, Prefix};
+use brindle_bgp::model::{AddPathMode, Community, Family, LargeCommunity, Prefix};
 use brindle_bgp::policy::{Action, Filter, MatchOperator, Policy, Rule};
 use brindle_bgp::speaker::{NextHopMode, PeerConfig, SpeakerConfig};
 use serde::Deserialize;
@@ -124,6 +137,8 @@ struct RuleEntry {
     #[serde(default)]
     prefix_length: Option<LengthEntry>,
     action: ActionEntry,
+    #[serde(default)]
+    add_communities: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -333,10 +348,72 @@ fn rules(entries: &[RuleEntry], path: &str, family: Family) -> Result<Vec<Rule>,
                 }
                 rule = rule.with_length(l.min, l.max);
             }
-
+            if !e.add_communities.is_empty() && action != Action::Accept {
+                return Err(format!(
+                    "{at}.addCommunities: only an Accept rule can add communities"
+                ));
+            }
+            for (k, text) in e.add_communities.iter().enumerate() {
+                match community(text)
+                    .map_err(|why| format!("{at}.addCommunities[{k}]: {text:?}: {why}"))?
+                {
+                    AnyCommunity::Standard(c) => rule.add_communities.push(c),
+                    AnyCommunity::Large(c) => rule.add_large_communities.push(c),
+                }
+            }
             Ok(rule)
         })
         .collect()
+}
+
+/// A community as written in `addCommunities`.
+#[derive(Debug, PartialEq, Eq)]
+enum AnyCommunity {
+    Standard(Community),
+    Large(LargeCommunity),
+}
+
+/// Parses `ASN:VALUE` (RFC 1997, 16 bits each), `A:B:C` (RFC 8092, 32 bits each) or a
+/// well-known name; the error says what is wrong with the text.
+fn community(text: &str) -> Result<AnyCommunity, String> {
+    match text {
+        "no-export" => return Ok(AnyCommunity::Standard(Community::NO_EXPORT)),
+        "no-advertise" => return Ok(AnyCommunity::Standard(Community::NO_ADVERTISE)),
+        "no-export-subconfed" => {
+            return Ok(AnyCommunity::Standard(Community::NO_EXPORT_SUBCONFED));
+        }
+        _ => {}
+    }
+    let parts: Vec<&str> = text.split(':').collect();
+    let number = |s: &str| -> Result<u32, String> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{s:?} is not a decimal number"));
+        }
+        s.parse::<u32>()
+            .map_err(|_| format!("{s} is more than {} (32 bits)", u32::MAX))
+    };
+    match parts[..] {
+        [a, b] => {
+            let (a, b) = (number(a)?, number(b)?);
+            for v in [a, b] {
+                if v > 0xffff {
+                    return Err(format!(
+                        "{v} is more than 65535 (a standard community is ASN:VALUE, 16 bits each; \
+                         write A:B:C for a large community)"
+                    ));
+                }
+            }
+            Ok(AnyCommunity::Standard(Community((a << 16) | b)))
+        }
+        [a, b, c] => Ok(AnyCommunity::Large(LargeCommunity(
+            number(a)?,
+            number(b)?,
+            number(c)?,
+        ))),
+        _ => {
+            Err("expected ASN:VALUE, A:B:C, no-export, no-advertise or no-export-subconfed".into())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -378,6 +455,12 @@ mod tests {
         let c = parse(yaml).unwrap_or_else(|e| panic!("README example: {e}"));
         assert_eq!(c.peers.len(), 3);
         assert!(!c.peers[2].export.is_empty());
+        let rule = &c.peers[2].export.filters[0].v6[0];
+        assert_eq!(rule.add_communities, vec![Community((64512 << 16) | 100)]);
+        assert_eq!(
+            rule.add_large_communities,
+            vec![LargeCommunity(64512, 1, 2)]
+        );
         assert_eq!(c.speaker.cluster_id, Some(Ipv4Addr::new(244, 0, 0, 1)));
     }
 
@@ -413,6 +496,100 @@ mod tests {
         ] {
             let e = parse(&format!("routerId: 10.0.0.1\nasNumber: 1\npeers:\n- address: 10.0.0.2\n  asNumber: 2\n  {text}")).expect_err(text);
             assert!(e.contains(want), "{e} should mention {want}");
+        }
+    }
+
+    fn one_peer(rules: &str) -> Result<BgpConfig, String> {
+        parse(&format!(
+            "routerId: 10.0.0.1\nasNumber: 1\npeers:\n- address: 10.0.0.2\n  asNumber: 2\n{rules}"
+        ))
+    }
+
+    #[test]
+    fn accept_rules_add_communities() {
+        let c = one_peer(
+            "  exportV4:\n  - {cidr: 10.78.0.0/16, matchOperator: In, action: Reject}\n  - cidr: 10.244.0.0/16\n    matchOperator: In\n    action: Accept\n    addCommunities: [\"64512:100\", 65535:65535, \"64512:1:2\", 4294967295:0:7, no-export, no-advertise, no-export-subconfed]\n  importV6:\n  - {action: Accept, addCommunities: [\"0:0\"]}\n",
+        )
+        .expect("valid");
+        let p = &c.peers[0];
+        let rule = &p.export.filters[0].v4[1];
+        assert_eq!(
+            rule.add_communities,
+            vec![
+                Community((64512 << 16) | 100),
+                Community(0xffff_ffff),
+                Community::NO_EXPORT,
+                Community::NO_ADVERTISE,
+                Community::NO_EXPORT_SUBCONFED,
+            ]
+        );
+        assert_eq!(
+            rule.add_large_communities,
+            vec![LargeCommunity(64512, 1, 2), LargeCommunity(u32::MAX, 0, 7)]
+        );
+        assert!(p.export.filters[0].v4[0].add_communities.is_empty());
+        // The verdict names the rule, so the speaker applies its additions.
+        let route: Prefix = "10.244.1.0/26".parse().expect("prefix");
+        let brindle_bgp::policy::Verdict::Accept(Some(r)) = p.export.evaluate(&route) else {
+            panic!("the accepting rule should modify the route");
+        };
+        let mut attrs = brindle_bgp::model::PathAttributes::default();
+        p.export.apply(r, route.family(), &mut attrs);
+        assert_eq!(attrs.communities.len(), 5);
+        assert_eq!(attrs.large_communities.len(), 2);
+        assert_eq!(
+            p.import.filters[0].v6[0].add_communities,
+            vec![Community(0)]
+        );
+    }
+
+    #[test]
+    fn bad_communities_name_the_field_and_value() {
+        for (rules, want) in [
+            (
+                "  exportV4:\n  - {action: Reject}\n  - {action: Accept, addCommunities: [\"64512:99999\"]}\n",
+                "peers[0].exportV4[1].addCommunities[0]: \"64512:99999\": 99999 is more than 65535",
+            ),
+            (
+                "  importV4:\n  - {action: Accept, addCommunities: [\"1:2\", \"70000:1\"]}\n",
+                "peers[0].importV4[0].addCommunities[1]: \"70000:1\": 70000 is more than 65535",
+            ),
+            (
+                "  importV6:\n  - {action: Accept, addCommunities: [\"1:2:4294967296\"]}\n",
+                "peers[0].importV6[0].addCommunities[0]: \"1:2:4294967296\": 4294967296 is more than",
+            ),
+            (
+                "  exportV6:\n  - {action: Accept, addCommunities: [\"1:x\"]}\n",
+                "peers[0].exportV6[0].addCommunities[0]: \"1:x\": \"x\" is not a decimal number",
+            ),
+            (
+                "  exportV6:\n  - {action: Accept, addCommunities: [\"-1:2\"]}\n",
+                "\"-1\" is not a decimal number",
+            ),
+            (
+                "  exportV4:\n  - {action: Accept, addCommunities: [\"1:2:3:4\"]}\n",
+                "peers[0].exportV4[0].addCommunities[0]: \"1:2:3:4\": expected ASN:VALUE, A:B:C",
+            ),
+            (
+                "  exportV4:\n  - {action: Accept, addCommunities: [NO_EXPORT]}\n",
+                "\"NO_EXPORT\": expected",
+            ),
+            (
+                "  exportV4:\n  - {action: Accept, addCommunities: [\"\"]}\n",
+                "addCommunities[0]: \"\": expected",
+            ),
+            (
+                "  exportV4:\n  - {cidr: 10.0.0.0/8, matchOperator: In, action: Reject, addCommunities: [\"1:2\"]}\n",
+                "peers[0].exportV4[0].addCommunities: only an Accept rule can add communities",
+            ),
+            (
+                "  exportV4:\n  - {action: Accept, addCommunity: [\"1:2\"]}\n",
+                "addCommunity",
+            ),
+        ] {
+            let e = one_peer(rules).expect_err(rules);
+            assert!(e.contains(want), "{e} should contain {want}");
+            assert!(!e.contains('\n'), "one line: {e}");
         }
     }
 
