@@ -8,6 +8,7 @@ PACKAGES=(
   etcd-server          # etcd v3 backend tests and benchmarks
   etcd-client          # etcdctl, used by tests to set up etcd authentication
   protobuf-compiler    # protoc, needed to build the etcd client's gRPC code
+  libprotobuf-dev      # the well-known .proto files (google/protobuf/*.proto) protoc imports
   build-essential      # cc for the bundled SQLite
   pkg-config
   ca-certificates

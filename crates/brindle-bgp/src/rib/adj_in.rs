@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::peer::{PeerId, SessionInfo};
-use super::table::{Path, free_local_id};
+use super::table::{Path, Slot, free_local_id};
 use super::{Changes, MaxPrefixExceeded, Rib};
 use crate::model::{PathAttributes, Prefix, Update};
 use crate::policy::{RuleRef, Verdict};
@@ -139,18 +139,24 @@ impl Rib {
         attrs: Arc<PathAttributes>,
         out: &mut Changes,
     ) {
-        let old = self.tables.paths(&prefix).to_vec();
-        let mut new = old.clone();
-        match new
-            .iter_mut()
-            .find(|p| p.peer == peer && p.remote_id == remote_id)
+        let old = self.tables.paths(&prefix);
+        let slot = match old
+            .iter()
+            .position(|p| p.peer == peer && p.remote_id == remote_id)
         {
-            Some(p) => {
+            Some(i) => {
+                let p = &old[i];
                 if Arc::ptr_eq(&p.attrs, &attrs) && !p.is_stale() {
                     return;
                 }
-                p.attrs = attrs;
-                p.set_stale(false);
+                let replaced = p.replaced(attrs);
+                if old.len() == 1 {
+                    Slot::One(replaced)
+                } else {
+                    let mut v = old.to_vec();
+                    v[i] = replaced;
+                    Slot::Many(Box::new(v))
+                }
             }
             None => {
                 if let Some(s) = self.slot(peer)
@@ -164,37 +170,47 @@ impl Rib {
                     });
                     return;
                 }
-                let Some(lid) = free_local_id(&new) else {
+                let Some(lid) = free_local_id(old) else {
                     return;
                 };
-                new.push(Path::new(attrs, peer, remote_id, lid));
+                let path = Path::new(attrs, peer, remote_id, lid);
+                let slot = if old.is_empty() {
+                    Slot::One(path)
+                } else {
+                    let mut v = Vec::with_capacity(old.len() + 1);
+                    v.extend_from_slice(old);
+                    v.push(path);
+                    Slot::Many(Box::new(v))
+                };
                 if let Some(s) = self.slot_mut(peer) {
                     s.received += 1;
                 }
+                slot
             }
-        }
-        self.commit(prefix, old, new, out);
+        };
+        self.commit(prefix, Some(slot), out);
     }
 
     /// Removes the path `(peer, remote_id)` of `prefix`, if present.
     fn remove_path(&mut self, prefix: Prefix, peer: PeerId, remote_id: u32, out: &mut Changes) {
         let old = self.tables.paths(&prefix);
-        if !old
+        let Some(i) = old
             .iter()
-            .any(|p| p.peer == peer && p.remote_id == remote_id)
-        {
+            .position(|p| p.peer == peer && p.remote_id == remote_id)
+        else {
             return;
-        }
-        let old = old.to_vec();
-        let new: Vec<Path> = old
-            .iter()
-            .filter(|p| !(p.peer == peer && p.remote_id == remote_id))
-            .cloned()
-            .collect();
+        };
+        let slot = if old.len() == 1 {
+            None
+        } else {
+            let mut v = old.to_vec();
+            v.remove(i);
+            Slot::from_vec(v)
+        };
         if let Some(s) = self.slot_mut(peer) {
             s.received = s.received.saturating_sub(1);
         }
-        self.commit(prefix, old, new, out);
+        self.commit(prefix, slot, out);
     }
 
     /// Session Established with `peer`: the whole table is queued for it (initial dump, then

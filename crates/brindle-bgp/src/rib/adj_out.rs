@@ -147,6 +147,8 @@ impl Outbound {
 struct Batch {
     out: Outbound,
     groups: FastMap<usize, usize>,
+    /// The group used last (attribute set address, index): consecutive routes mostly share one.
+    last: Option<(usize, usize)>,
     routes: usize,
 }
 
@@ -160,13 +162,17 @@ impl Batch {
         self.routes += 1;
         let key = Arc::as_ptr(&attrs) as usize;
         let out = &mut self.out;
-        let i = *self.groups.entry(key).or_insert_with(|| {
-            out.announced.push(OutGroup {
-                attrs,
-                nlri: Vec::new(),
-            });
-            out.announced.len() - 1
-        });
+        let i = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => *self.groups.entry(key).or_insert_with(|| {
+                out.announced.push(OutGroup {
+                    attrs,
+                    nlri: Vec::new(),
+                });
+                out.announced.len() - 1
+            }),
+        };
+        self.last = Some((key, i));
         out.announced[i].nlri.push((family, nlri));
     }
 }
@@ -281,28 +287,27 @@ impl Rib {
             v.sort_by_key(|(id, _)| *id);
             v
         } else {
-            let best = self.selection(paths).best.and_then(|i| paths.get(i));
-            best.map(|p| (0, p)).into_iter().collect()
+            self.best_of(paths).map(|p| (0, p)).into_iter().collect()
         }
     }
 
     /// Sends the current state of one queued key.
     fn emit_key(&mut self, peer: PeerId, prefix: Prefix, id: u32, add_path: bool, b: &mut Batch) {
-        let paths = self.tables.paths(&prefix).to_vec();
-        let path = self
-            .exported_paths(&paths, add_path)
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, p)| p.clone());
+        let paths = self.tables.paths(&prefix);
+        let path = if add_path {
+            paths.iter().find(|p| p.local_id() == id)
+        } else if id == 0 {
+            self.best_of(paths)
+        } else {
+            None
+        };
+        let chosen = path.and_then(|p| Some((p.clone(), self.verdict(peer, &prefix, p)?)));
         let family = prefix.family();
         let nlri = Nlri {
             prefix,
             path_id: id,
         };
-        let attrs = path.and_then(|p| {
-            let rule = self.verdict(peer, &prefix, &p)?;
-            self.exported_attrs(peer, family, &p, rule)
-        });
+        let attrs = chosen.and_then(|(p, rule)| self.exported_attrs(peer, family, &p, rule));
         match attrs {
             Some(a) => b.announce(family, a, nlri),
             None => b.withdraw(family, nlri),

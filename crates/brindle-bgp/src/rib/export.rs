@@ -39,6 +39,8 @@ impl Source {
 #[derive(Debug, Default)]
 pub(crate) struct ExportCache {
     map: FastMap<CacheKey, (Weak<PathAttributes>, Arc<PathAttributes>)>,
+    /// The last hit: consecutive routes mostly share one source set.
+    last: Option<(CacheKey, Arc<PathAttributes>)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,10 +57,12 @@ impl ExportCache {
     /// Drops entries whose source set is gone.
     pub(crate) fn sweep(&mut self) {
         self.map.retain(|_, (w, _)| w.strong_count() > 0);
+        self.last = None;
     }
 
     pub(crate) fn clear(&mut self) {
         self.map.clear();
+        self.last = None;
     }
 }
 
@@ -152,8 +156,16 @@ impl Rib {
             family,
             rule,
         };
-        if let Some((_, a)) = self.slot(target)?.out.cache.map.get(&key) {
+        let cache = &mut self.slot_mut(target)?.out.cache;
+        if let Some((k, a)) = &cache.last
+            && *k == key
+        {
             return Some(a.clone());
+        }
+        if let Some((_, a)) = cache.map.get(&key) {
+            let a = a.clone();
+            cache.last = Some((key, a.clone()));
+            return Some(a);
         }
         let built = self.transform(target, family, path, rule)?;
         let built = self.interner.intern_value(built);

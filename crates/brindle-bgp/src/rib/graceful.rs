@@ -2,7 +2,7 @@
 //! enhanced route refresh, receiving side (RFC 7313 §4).
 
 use super::peer::PeerId;
-use super::table::Path;
+use super::table::{Path, Slot};
 use super::{Changes, Rib};
 use crate::model::{Family, Prefix};
 
@@ -116,7 +116,7 @@ impl Rib {
                 .map(|(p, _)| p)
                 .collect();
             for prefix in prefixes {
-                let old = self.tables.paths(&prefix).to_vec();
+                let old = self.tables.paths(&prefix);
                 let new: Vec<Path> = old.iter().filter(|p| !doomed(p)).cloned().collect();
                 let removed = old.len() - new.len();
                 if let Some(s) = self.slot_mut(peer) {
@@ -124,7 +124,7 @@ impl Rib {
                         .received
                         .saturating_sub(u32::try_from(removed).unwrap_or(u32::MAX));
                 }
-                self.commit(prefix, old, new, out);
+                self.commit(prefix, Slot::from_vec(new), out);
             }
         }
     }

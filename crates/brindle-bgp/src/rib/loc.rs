@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::decision::{Candidate, Selection, select};
 use super::peer::{DEFAULT_LOCAL_PREF, PeerId};
-use super::table::Path;
+use super::table::{Path, Slot};
 use super::{Changes, KernelChange, Rib};
 use crate::model::{Family, Prefix};
 
@@ -75,8 +75,23 @@ impl Rib {
         }
     }
 
-    /// What the kernel gets for a selection: the ECMP next hops, none for a local best.
-    fn kernel_next_hops(&self, family: Family, paths: &[Path], sel: &Selection) -> Vec<IpAddr> {
+    /// The index of the best path in `paths` (no allocation for zero or one path).
+    pub(super) fn best_index(&self, paths: &[Path]) -> Option<usize> {
+        match paths.len() {
+            0 => None,
+            1 => Some(0),
+            _ => self.selection(paths).best,
+        }
+    }
+
+    /// The best path in `paths`.
+    pub(super) fn best_of<'p>(&self, paths: &'p [Path]) -> Option<&'p Path> {
+        self.best_index(paths).and_then(|i| paths.get(i))
+    }
+
+    /// What the kernel gets for `paths`: the ECMP next hops, none for a local best.
+    fn kernel_next_hops(&self, family: Family, paths: &[Path]) -> Vec<IpAddr> {
+        let sel = self.selection(paths);
         let Some(best) = sel.best.and_then(|i| paths.get(i)) else {
             return Vec::new();
         };
@@ -93,50 +108,67 @@ impl Rib {
         hops
     }
 
-    /// Replaces the paths of `prefix` (`old` → `new`) and propagates the change.
-    pub(super) fn commit(
-        &mut self,
-        prefix: Prefix,
-        old: Vec<Path>,
-        new: Vec<Path>,
-        out: &mut Changes,
-    ) {
+    /// The kernel change from `old` to `new` paths of `prefix`, if any.
+    fn kernel_change(&self, prefix: Prefix, old: &[Path], new: &[Path]) -> Option<KernelChange> {
         let family = prefix.family();
-        let old_sel = self.selection(&old);
-        let new_sel = self.selection(&new);
-        let old_hops = self.kernel_next_hops(family, &old, &old_sel);
-        let new_hops = self.kernel_next_hops(family, &new, &new_sel);
-        if old_hops != new_hops {
-            out.kernel.push(KernelChange {
+        if old.len() <= 1 && new.len() <= 1 {
+            // One path at most on either side: its next hop, unless it is our own.
+            let hop = |paths: &[Path]| {
+                paths
+                    .first()
+                    .filter(|p| !p.peer.is_local())
+                    .and_then(|p| p.attrs.next_hop_for(family))
+            };
+            let (o, n) = (hop(old), hop(new));
+            return (o != n).then(|| KernelChange {
                 prefix,
-                next_hops: new_hops,
+                next_hops: n.into_iter().collect(),
             });
         }
-        let old_best = old_sel.best.and_then(|i| old.get(i));
-        let new_best = new_sel.best.and_then(|i| new.get(i));
-        let marks = self.dirty_marks(&prefix, &old, old_best, &new, new_best);
+        let old_hops = self.kernel_next_hops(family, old);
+        let new_hops = self.kernel_next_hops(family, new);
+        (old_hops != new_hops).then_some(KernelChange {
+            prefix,
+            next_hops: new_hops,
+        })
+    }
+
+    /// Replaces the paths of `prefix` with `new` (`None`: no paths left) and propagates the
+    /// change: to the kernel, and to the queue of every peer whose view of it may change.
+    pub(super) fn commit(&mut self, prefix: Prefix, new: Option<Slot>, out: &mut Changes) {
+        let mut marks = std::mem::take(&mut self.marks);
+        let new_paths = new.as_ref().map_or(&[][..], Slot::as_slice);
+        let old = self.tables.paths(&prefix);
+        if self.kernel_changes
+            && let Some(k) = self.kernel_change(prefix, old, new_paths)
+        {
+            out.kernel.push(k);
+        }
+        self.dirty_marks(&prefix, old, new_paths, &mut marks);
         self.tables.set(&prefix, new);
-        for (peer, id) in marks {
+        for (peer, id) in marks.drain(..) {
             if let Some(s) = self.slot_mut(peer) {
                 s.out.dirty.insert(prefix, id);
             }
             self.note_outbound(peer, out);
         }
+        self.marks = marks;
     }
 
-    /// The (peer, path id) pairs whose exported state may have changed. A pair is queued when
-    /// the path before or after the change is exportable to the peer: by induction, a peer
-    /// without a queued entry always holds exactly the export of the current state.
+    /// Adds to `marks` the (peer, path id) pairs whose exported state may have changed. A pair
+    /// is queued when the path before or after the change is exportable to the peer: by
+    /// induction, a peer without a queued entry always holds exactly the export of the current
+    /// state.
     fn dirty_marks(
         &self,
         prefix: &Prefix,
         old: &[Path],
-        old_best: Option<&Path>,
         new: &[Path],
-        new_best: Option<&Path>,
-    ) -> Vec<(PeerId, u32)> {
+        marks: &mut Vec<(PeerId, u32)>,
+    ) {
         let family = prefix.family();
-        let mut marks = Vec::new();
+        // The best paths are computed once, and only if some peer without ADD-PATH needs them.
+        let mut bests: Option<(Option<&Path>, Option<&Path>)> = None;
         for (i, slot) in self.peers.iter().enumerate() {
             let Some(s) = slot else { continue };
             let Some(sess) = &s.session else { continue };
@@ -166,6 +198,8 @@ impl Rib {
                     }
                 }
             } else {
+                let (old_best, new_best) =
+                    *bests.get_or_insert_with(|| (self.best_of(old), self.best_of(new)));
                 if let (Some(o), Some(n)) = (old_best, new_best)
                     && o.same(n)
                 {
@@ -176,7 +210,6 @@ impl Rib {
                 }
             }
         }
-        marks
     }
 }
 

@@ -42,6 +42,7 @@ mod loc;
 mod peer;
 mod reconfig;
 mod table;
+mod table_v4;
 mod view;
 
 pub use adj_out::{OutGroup, Outbound};
@@ -149,6 +150,11 @@ pub struct Rib {
     tables: Tables,
     interner: Interner,
     generation: u64,
+    /// Scratch space for the queue marks of one change (kept to avoid an allocation per
+    /// route).
+    marks: Vec<(PeerId, u32)>,
+    /// Whether [`Changes::kernel`] is filled in.
+    kernel_changes: bool,
 }
 
 impl Rib {
@@ -160,7 +166,16 @@ impl Rib {
             tables: Tables::new(),
             interner: Interner::default(),
             generation: 0,
+            marks: Vec::new(),
+            kernel_changes: true,
         }
+    }
+
+    /// Whether mutating calls report [`Changes::kernel`] (on by default). A driver with nobody
+    /// to program turns it off and saves the work; when it turns it back on,
+    /// [`Rib::kernel_routes`] gives the whole current state.
+    pub fn set_kernel_changes(&mut self, on: bool) {
+        self.kernel_changes = on;
     }
 
     /// The speaker's settings.

@@ -5,7 +5,8 @@
 //! best path(s) are recomputed from that list on every change. Memory matters (a million routes
 //! must fit in about 150 bytes each for the whole speaker), so:
 //!
-//! - IPv4 keys are packed into a `u64` (`address << 8 | length`, which sorts like the prefix);
+//! - IPv4 prefixes are indexed by their /16, then kept sorted inside it (`table_v4`): a lookup
+//!   is an array access and a short search, not a descent through a million-entry tree;
 //! - a path is 16 bytes: the shared attribute set, the received path id, the peer handle and
 //!   our own path id with the stale flag folded into its top bit;
 //! - an entry with one path keeps it inline (16 bytes), several go to the heap.
@@ -16,6 +17,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::peer::PeerId;
+use super::table_v4::V4Table;
 use crate::model::{Family, PathAttributes, Prefix};
 
 /// Our path identifiers are 1..=MAX_LOCAL_ID. RFC 7911 §3: "A BGP speaker that re-advertises a
@@ -67,6 +69,16 @@ impl Path {
         }
     }
 
+    /// This path with new attributes (same identifiers), no longer stale.
+    pub(crate) fn replaced(&self, attrs: Arc<PathAttributes>) -> Path {
+        Path {
+            attrs,
+            remote_id: self.remote_id,
+            peer: self.peer,
+            lid: self.lid & MAX_LOCAL_ID,
+        }
+    }
+
     /// True when `self` and `other` are the same path with the same attributes (the stale flag
     /// aside): nothing a peer or the kernel sees differs.
     pub(crate) fn same(&self, other: &Path) -> bool {
@@ -82,17 +94,21 @@ pub(crate) fn free_local_id(paths: &[Path]) -> Option<u16> {
     (1..=MAX_LOCAL_ID).find(|id| paths.iter().all(|p| p.local_id() != u32::from(*id)))
 }
 
-/// The paths of one prefix; never empty.
+/// The paths of one prefix; never empty. A single path (the common case) needs no allocation
+/// of its own.
 #[derive(Debug)]
 // A thin `Box<Vec>` keeps the enum at 16 bytes (a `Vec` or `Box<[_]>` would make it 24/32).
 #[allow(clippy::box_collection)]
-enum Slot {
+pub(crate) enum Slot {
+    /// Exactly one path.
     One(Path),
+    /// Two or more.
     Many(Box<Vec<Path>>),
 }
 
 impl Slot {
-    fn from_vec(mut v: Vec<Path>) -> Option<Slot> {
+    /// The paths of `v`; `None` when it is empty.
+    pub(crate) fn from_vec(mut v: Vec<Path>) -> Option<Slot> {
         match v.len() {
             0 => None,
             1 => v.pop().map(Slot::One),
@@ -100,14 +116,16 @@ impl Slot {
         }
     }
 
-    fn as_slice(&self) -> &[Path] {
+    /// The paths.
+    pub(crate) fn as_slice(&self) -> &[Path] {
         match self {
             Slot::One(p) => std::slice::from_ref(p),
             Slot::Many(v) => v,
         }
     }
 
-    fn as_mut_slice(&mut self) -> &mut [Path] {
+    /// The paths, to change in place.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [Path] {
         match self {
             Slot::One(p) => std::slice::from_mut(p),
             Slot::Many(v) => v,
@@ -178,9 +196,9 @@ impl<K: Key> Table<K> {
         self.map.get(&K::of(p)).map(Slot::as_slice).unwrap_or(&[])
     }
 
-    fn set(&mut self, p: &Prefix, paths: Vec<Path>) {
+    fn set(&mut self, p: &Prefix, slot: Option<Slot>) {
         let k = K::of(p);
-        match Slot::from_vec(paths) {
+        match slot {
             // One search whether the key exists or not.
             Some(slot) => {
                 self.map.insert(k, slot);
@@ -211,14 +229,14 @@ impl<K: Key> Table<K> {
 /// Both families' tables.
 #[derive(Debug)]
 pub(crate) struct Tables {
-    v4: Table<K4>,
+    v4: V4Table,
     v6: Table<Prefix>,
 }
 
 impl Tables {
     pub(crate) fn new() -> Tables {
         Tables {
-            v4: Table::new(),
+            v4: V4Table::default(),
             v6: Table::new(),
         }
     }
@@ -231,11 +249,11 @@ impl Tables {
         }
     }
 
-    /// Replaces the paths of `p`; an empty list removes the prefix.
-    pub(crate) fn set(&mut self, p: &Prefix, paths: Vec<Path>) {
+    /// Replaces the paths of `p`; `None` removes the prefix.
+    pub(crate) fn set(&mut self, p: &Prefix, slot: Option<Slot>) {
         match p.family() {
-            Family::Ipv4Unicast => self.v4.set(p, paths),
-            Family::Ipv6Unicast => self.v6.set(p, paths),
+            Family::Ipv4Unicast => self.v4.set(p, slot),
+            Family::Ipv6Unicast => self.v6.set(p, slot),
         }
     }
 
@@ -263,7 +281,7 @@ impl Tables {
     /// Number of prefixes of `family`.
     pub(crate) fn len(&self, family: Family) -> usize {
         match family {
-            Family::Ipv4Unicast => self.v4.map.len(),
+            Family::Ipv4Unicast => self.v4.len(),
             Family::Ipv6Unicast => self.v6.map.len(),
         }
     }

@@ -43,6 +43,9 @@ impl SpeakerTask {
                     .is_ok()
                 })
             });
+            if self.subscribers.is_empty() {
+                self.rib.set_kernel_changes(false);
+            }
         }
         if let Some(over) = changes.max_prefix
             && let Some(ip) = self.ip_of(over.peer)
@@ -60,7 +63,7 @@ impl SpeakerTask {
         }
         for id in changes.outbound {
             if let Some(ip) = self.ip_of(id) {
-                self.flush(ip);
+                self.to_flush.insert(ip);
             }
         }
     }
@@ -288,6 +291,7 @@ impl SpeakerTask {
             }
         }
         self.subscribers.push(tx);
+        self.rib.set_kernel_changes(true);
     }
 
     pub(crate) fn route_status(&self, prefix: Option<Prefix>) -> Vec<RouteStatus> {

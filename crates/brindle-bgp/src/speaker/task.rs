@@ -2,7 +2,7 @@
 //! RIB). Everything else — listeners, connection readers and writers, timers, connect attempts
 //! — runs in small tasks that only send it messages.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -83,7 +83,13 @@ pub(crate) struct SpeakerTask {
     pub(crate) peers: BTreeMap<IpAddr, PeerRt>,
     next_serial: u64,
     pub(crate) subscribers: Vec<UnboundedSender<RouteUpdate>>,
+    /// Peers the RIB has something new for, written to once the messages already waiting have
+    /// been handled (see [`SpeakerTask::run`]).
+    pub(crate) to_flush: BTreeSet<IpAddr>,
 }
+
+/// At most this many waiting reports are handled before pending output is written.
+const REPORTS_PER_FLUSH: usize = 64;
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -137,9 +143,12 @@ impl SpeakerTask {
         let mut local = LocalConfig::new(cfg.asn, cfg.router_id);
         local.cluster_id = cfg.cluster_id;
         local.multipath = cfg.multipath;
+        let mut rib = Rib::new(local);
+        // Nobody to program yet: `subscribe` turns the kernel side on.
+        rib.set_kernel_changes(false);
         Ok(SpeakerTask {
             timers: Timers::new(internal_tx.clone()),
-            rib: Rib::new(local),
+            rib,
             cfg,
             cmds,
             reports_tx,
@@ -151,6 +160,7 @@ impl SpeakerTask {
             peers: BTreeMap::new(),
             next_serial: 0,
             subscribers: Vec::new(),
+            to_flush: BTreeSet::new(),
         })
     }
 
@@ -171,6 +181,18 @@ impl SpeakerTask {
                 },
                 Some(r) = self.reports.recv() => self.report(r),
                 Some(i) = self.internal.recv() => self.internal(i),
+            }
+            // Handle the reports already waiting (a burst of UPDATEs from many peers) before
+            // writing: the changes coalesce in the RIB, so each peer gets one batch for the
+            // burst instead of one per UPDATE. Nothing waits when nothing else is queued.
+            for _ in 0..REPORTS_PER_FLUSH {
+                match self.reports.try_recv() {
+                    Ok(r) => self.report(r),
+                    Err(_) => break,
+                }
+            }
+            for ip in std::mem::take(&mut self.to_flush) {
+                self.flush(ip);
             }
         }
     }
