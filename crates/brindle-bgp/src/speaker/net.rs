@@ -76,6 +76,9 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
     socket.set_reuseaddr(true)?;
+    // Keep each SYN, so that GTSM can check the TTL a connection was opened with (see
+    // `set_accepted_gtsm`). Without it (an old kernel) GTSM still guards all later packets.
+    let _ = sys::set_save_syn(&socket);
     socket.bind(addr)?;
     socket.listen(1024)
 }
@@ -96,15 +99,72 @@ pub fn set_listener_password(
     sys::set_tcp_md5(listener, key_addr, password.unwrap_or("").as_bytes())
 }
 
-/// Applies GTSM to an accepted connection.
+/// Applies GTSM to an accepted connection, and refuses it (an error naming the TTL) when the
+/// SYN that opened it arrived with a TTL below GTSM's minimum.
+///
+/// The listener serves every peer, so it cannot hold one peer's minimum TTL: the kernel
+/// completes the handshake, and may queue the peer's first segments (its OPEN), before the
+/// accepted socket gets `IP_MINTTL`. RFC 5082 §3 wants every packet below the minimum
+/// discarded, so the SYN's TTL, saved by the listener, is checked here; without that check a
+/// peer sending with TTL 1 gets its OPEN through and a half-open session follows.
+///
+/// An IPv4 peer accepted on a dual-stack `[::]` listener appears as `::ffff:a.b.c.d`, but its
+/// packets are IPv4: Linux checks them against `IP_MINTTL` and sends them with `IP_TTL`, so the
+/// IPv4 options are the ones to set (the IPv6 ones would be ignored and GTSM silently off).
 pub fn set_accepted_gtsm(stream: &TcpStream, hops: u8) -> io::Result<()> {
-    let v6 = stream.peer_addr().map(|a| a.is_ipv6()).unwrap_or(false);
-    sys::set_gtsm(stream, v6, hops)
+    let v6 = !carries_ipv4(stream.peer_addr()?);
+    sys::set_gtsm(stream, v6, hops)?;
+    let min = sys::gtsm_min_ttl(hops);
+    match sys::saved_syn_ttl(stream)? {
+        Some(ttl) if ttl < min => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            low_ttl_message(ttl, min, hops),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Why an incoming connection was refused under GTSM.
+fn low_ttl_message(ttl: u8, min: u8, hops: u8) -> String {
+    format!(
+        "the peer's SYN arrived with TTL {ttl}, below the {min} that GTSM (ttlSecurity {hops}) \
+         requires: is TTL security (GTSM) configured on the peer?"
+    )
+}
+
+/// True when the connection's packets are IPv4: an IPv4 address, or an IPv4-mapped IPv6 one.
+fn carries_ipv4(peer: SocketAddr) -> bool {
+    match peer.ip() {
+        IpAddr::V4(_) => true,
+        IpAddr::V6(a) => a.to_ipv4_mapped().is_some(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn low_ttl_refusal_says_what_to_check() {
+        assert_eq!(
+            low_ttl_message(1, 255, 1),
+            "the peer's SYN arrived with TTL 1, below the 255 that GTSM (ttlSecurity 1) \
+             requires: is TTL security (GTSM) configured on the peer?"
+        );
+    }
+
+    #[test]
+    fn v4_mapped_peers_carry_ipv4() {
+        for (addr, v4) in [
+            ("10.0.0.2:179", true),
+            ("[::ffff:10.0.0.2]:40000", true),
+            ("[fd00::2]:179", false),
+            ("[::1]:179", false),
+        ] {
+            let a: SocketAddr = addr.parse().expect("addr");
+            assert_eq!(carries_ipv4(a), v4, "{addr}");
+        }
+    }
 
     #[test]
     fn timeouts_with_a_password_point_at_md5() {
