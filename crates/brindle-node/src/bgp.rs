@@ -19,10 +19,13 @@ fn load(path: &Path) -> Result<BgpConfig, String> {
     parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Runs the speaker until SIGTERM or SIGINT.
-pub async fn run(path: &Path) -> Result<(), String> {
+/// Runs the speaker until SIGTERM or SIGINT; `restarting`: as a Restarting Speaker (RFC 4724
+/// §4.1).
+pub async fn run(path: &Path, restarting: bool) -> Result<(), String> {
     let mut cfg = load(path)?;
-    let speaker = Speaker::start(cfg.speaker.clone())
+    let mut speaker_cfg = cfg.speaker.clone();
+    speaker_cfg.restarting = restarting;
+    let speaker = Speaker::start(speaker_cfg)
         .await
         .map_err(|e| e.to_string())?;
     let kernel = match cfg.kernel.enabled {
@@ -55,7 +58,7 @@ pub async fn run(path: &Path) -> Result<(), String> {
             _ = hup.recv() => match load(path) {
                 Err(e) => eprintln!("bgp: reload refused, keeping the running configuration: {e}"),
                 Ok(new) if new.speaker != cfg.speaker || new.control_socket != cfg.control_socket || new.kernel != cfg.kernel => {
-                    eprintln!("bgp: reload refused: routerId, asNumber, listen, clusterId, controlSocket and kernel need a restart");
+                    eprintln!("bgp: reload refused: routerId, asNumber, listen, clusterId, multipath, gracefulRestart, controlSocket and kernel need a restart");
                 }
                 Ok(new) => {
                     reload(&speaker, &cfg, &new);

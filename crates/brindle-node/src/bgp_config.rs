@@ -28,6 +28,9 @@
 //!         addCommunities: ["64512:100", "64512:1:2", no-export]
 //!       - {action: Reject}
 //! prefixes: [10.244.0.0/26, "fd00:1::/64"]
+//! gracefulRestart:                       # RFC 4724 timers (optional)
+//!   restartTime: 120                     # seconds we ask peers to keep our routes
+//!   selectionDeferral: 240               # after --restarting: longest wait for End-of-RIB
 //! kernel:                                # install best paths as kernel routes (optional)
 //!   enabled: true                        # default false
 //!   table: 254                           # default 254 (main)
@@ -82,6 +85,20 @@ struct File {
     multipath: Option<bool>,
     #[serde(default)]
     kernel: Option<KernelEntry>,
+    #[serde(default)]
+    graceful_restart: Option<GracefulRestartEntry>,
+}
+
+/// Speaker-wide graceful restart timers (RFC 4724).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GracefulRestartEntry {
+    /// Restart Time we advertise, seconds.
+    #[serde(default)]
+    restart_time: Option<u16>,
+    /// Selection_Deferral_Timer after `--restarting`, seconds.
+    #[serde(default)]
+    selection_deferral: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,6 +226,23 @@ pub fn parse(text: &str) -> Result<BgpConfig, String> {
     speaker.cluster_id = f.cluster_id;
     if let Some(m) = f.multipath {
         speaker.multipath = m;
+    }
+    if let Some(gr) = f.graceful_restart {
+        if let Some(t) = gr.restart_time {
+            // RFC 4724 §3: the Restart Time field is 12 bits.
+            if t > 4095 {
+                return Err(format!(
+                    "gracefulRestart.restartTime: {t} is more than 4095 seconds (a 12-bit field)"
+                ));
+            }
+            speaker.restart_time = t;
+        }
+        if let Some(s) = gr.selection_deferral {
+            if s == 0 {
+                return Err("gracefulRestart.selectionDeferral: must be at least 1 second".into());
+            }
+            speaker.selection_deferral = std::time::Duration::from_secs(u64::from(s));
+        }
     }
     let mut peers = Vec::new();
     for (i, p) in f.peers.into_iter().enumerate() {

@@ -25,6 +25,11 @@ enum Cmd {
         /// The speaker's configuration (YAML).
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
+        /// This start is a restart (like BIRD's -R): set the Restart State bit and hold our
+        /// routes back until every graceful-restart peer has sent End-of-RIB (RFC 4724 §4.1),
+        /// so peers keeping our old routes never see a partial table.
+        #[arg(short = 'R', long)]
+        restarting: bool,
     },
 }
 
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Cmd::Bgp { config } => rt.block_on(bgp::run(&config)),
+        Cmd::Bgp { config, restarting } => rt.block_on(bgp::run(&config, restarting)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

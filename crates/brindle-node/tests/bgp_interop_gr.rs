@@ -1,6 +1,7 @@
 //! Graceful restart (RFC 4724), brindle restarting: brindle is killed (SIGKILL, as a crash
 //! would), the peer (BIRD, GoBGP) keeps its routes while it is away, and after brindle is back
-//! (same config) and has sent End-of-RIB the peer still has them — and, sampled every 50 ms from
+//! (same config, `--restarting`: it holds its routes back until the peer's End-of-RIB) and has
+//! sent End-of-RIB the peer still has them — and, sampled every 50 ms from
 //! the kill until after re-convergence, never lost them in between. With BIRD the check goes
 //! further than sampling can: the route BIRD uses is the very same object before and after, and
 //! BIRD's trace shows no removal and helper mode ending on our End-of-RIB.
@@ -125,7 +126,7 @@ fn crash_and_restart(
         assert!(wait_until(CONVERGE, || count() >= n + 20));
         let down_for = start.elapsed() - killed_at;
 
-        speaker.restart();
+        speaker.restart_restarting();
         for addr in ours {
             if let Err(e) = peer.wait_established(addr, ESTABLISH) {
                 panic!("{e}\nbrindle log:\n{}", speaker.log());
@@ -238,7 +239,20 @@ fn bird_keeps_brindles_routes_across_a_crash_and_restart() {
             at("Got END-OF-RIB") < at("Neighbor graceful restart done"),
             "BIRD ended graceful restart for {n} before our End-of-RIB:\n{log}"
         );
+        // brindle came back as a Restarting Speaker (RFC 4724 §4.1): it sent nothing before
+        // BIRD's own End-of-RIB.
+        assert!(
+            at("Sending END-OF-RIB") < at("Got UPDATE"),
+            "brindle advertised to {n} before BIRD's End-of-RIB:\n{log}"
+        );
     }
+    assert!(
+        speaker
+            .log()
+            .contains("graceful restart: advertising routes now (every peer sent End-of-RIB)"),
+        "brindle did not end its restart deferral on the peers' End-of-RIB:\n{}",
+        speaker.log()
+    );
     // Not even for less than a sample: no removal in BIRD's trace, and the route BIRD uses is
     // the one it had before the kill.
     for p in OURS {
@@ -386,5 +400,64 @@ fn brindle_keeps_birds_routes_while_bird_restarts() {
         down.elapsed() < Duration::from_secs(5),
         "{:?}",
         down.elapsed()
+    );
+}
+
+/// RFC 4724 §4.1 (b): a Restarting Speaker waits for End-of-RIB from every graceful-restart
+/// peer, but not forever: with one configured peer that never answers, BIRD gets brindle's
+/// routes only when the Selection_Deferral_Timer (here 4 s) expires — not before.
+#[test]
+fn a_restarting_speaker_stops_waiting_for_a_silent_peer_at_the_deferral_timer() {
+    require_root!();
+    let lab = Lab::new().unwrap();
+    let (a, b, silent) = (
+        lab.add_host("brindle").unwrap(),
+        lab.add_host("bird").unwrap(),
+        lab.add_host("silent").unwrap(),
+    );
+    let bird = Bird::start(
+        &b,
+        &BgpConfig::for_host(&b, 64512)
+            .neighbor(Neighbor::to_host(&a, Family::V4, 64512).graceful_restart())
+            .route(THEIRS),
+    )
+    .unwrap();
+    let config = format!(
+        "routerId: {}\nasNumber: 64512\ngracefulRestart: {{selectionDeferral: 4}}\npeers:\n{}{}prefixes: [{}]\n",
+        a.ipv4(),
+        peer_line(&b, 64512, ""),
+        peer_line(&silent, 64512, ""),
+        OURS[0],
+    );
+    let started = Instant::now();
+    let speaker = Brindle::start_with(&a, &config, &["--restarting"]);
+    if let Err(e) = bird.wait_established(IpAddr::V4(a.ipv4()), ESTABLISH) {
+        panic!("{e}\nbrindle log:\n{}", speaker.log());
+    }
+    // brindle learns BIRD's routes at once...
+    speaker.wait_route(THEIRS, true);
+    // ...but BIRD hears nothing from brindle while it waits for the silent peer.
+    let early = wait_until(
+        Duration::from_secs(4).saturating_sub(started.elapsed()),
+        || bird.route(prefix(OURS[0])).is_ok_and(|r| !r.is_empty()),
+    );
+    assert!(
+        !early,
+        "BIRD got {} after {:?}, before the 4 s deferral ended:\n{}",
+        OURS[0],
+        started.elapsed(),
+        speaker.log()
+    );
+    bird.wait_route(prefix(OURS[0]), CONVERGE)
+        .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
+    let at = started.elapsed();
+    assert!(at >= Duration::from_secs(4), "advertised after {at:?}");
+    let log = speaker.log();
+    assert!(
+        log.contains(&format!(
+            "selection deferral time over, still without End-of-RIB from [{}]",
+            silent.ipv4()
+        )),
+        "{log}"
     );
 }

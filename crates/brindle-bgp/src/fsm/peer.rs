@@ -75,6 +75,14 @@ impl PeerFsm {
         &self.cfg
     }
 
+    /// Sets or clears the Restart State bit of the OPENs sent from now on (RFC 4724 §3): set
+    /// while the speaker is recovering from its restart.
+    pub fn set_restarting(&mut self, restarting: bool) {
+        if let Some(gr) = &mut self.cfg.graceful_restart {
+            gr.restarting = restarting;
+        }
+    }
+
     /// The peer's state: that of its most advanced connection, else Connect while an outgoing
     /// attempt runs, Active while waiting, Idle when stopped or backing off after an error.
     pub fn state(&self) -> State {

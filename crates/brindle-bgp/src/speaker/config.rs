@@ -23,10 +23,15 @@ pub struct SpeakerConfig {
     pub multipath: bool,
     /// Restart time we advertise for graceful restart (Calico: 120 s).
     pub restart_time: u16,
-    /// We were restarted with forwarding state kept: advertise the Restart State bit
-    /// (RFC 4724 §4.1). Deferring our own advertisement until the peers' End-of-RIB is not
-    /// implemented yet, and nothing sets this flag so far.
+    /// We restarted with forwarding state kept (RFC 4724 §4.1, Restarting Speaker): the OPENs
+    /// carry the Restart State bit, and nothing is advertised to any peer until every peer
+    /// offered graceful restart has sent End-of-RIB for each of its families (peers that are
+    /// restarting themselves or do not support it excluded), or `selection_deferral` has passed.
+    /// Then every peer gets the whole table and End-of-RIB.
     pub restarting: bool,
+    /// RFC 4724 §4.1 Selection_Deferral_Timer: the longest a restarting speaker waits for its
+    /// peers' End-of-RIB (Calico's BIRD: "graceful restart wait", 240 s).
+    pub selection_deferral: Duration,
 }
 
 impl SpeakerConfig {
@@ -41,6 +46,7 @@ impl SpeakerConfig {
             multipath: true,
             restart_time: 120,
             restarting: false,
+            selection_deferral: Duration::from_secs(240),
         }
     }
 }

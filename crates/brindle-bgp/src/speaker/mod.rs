@@ -4,6 +4,7 @@
 mod api;
 mod config;
 mod conn;
+mod deferral;
 pub mod net;
 mod routes;
 mod status;

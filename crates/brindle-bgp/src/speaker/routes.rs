@@ -70,6 +70,9 @@ impl SpeakerTask {
 
     /// Sends the peer what the RIB has queued for it, while its writer has room.
     pub(crate) fn flush(&mut self, ip: IpAddr) {
+        if self.deferral.is_active() {
+            return;
+        }
         loop {
             let Some(p) = self.peers.get_mut(&ip) else {
                 return;
@@ -149,6 +152,8 @@ impl SpeakerTask {
             info.local_v6 = None;
         }
         let rib_id = p.rib_id;
+        self.deferral
+            .session_up(ip, &neg.families, neg.peer_graceful_restart.as_ref());
         let changes = self.rib.peer_up(rib_id, info);
         self.apply(changes);
         // RFC 4724 §4.2: "if the Forwarding State bit for a specific address family is not set
@@ -161,6 +166,7 @@ impl SpeakerTask {
             let changes = self.rib.flush_stale_family(rib_id, family);
             self.apply(changes);
         }
+        self.check_deferral();
         self.flush(ip);
     }
 
@@ -184,6 +190,10 @@ impl SpeakerTask {
             );
         p.prefixes_received = 0;
         p.prefixes_sent = 0;
+        self.deferral.session_down(ip);
+        let Some(p) = self.peers.get_mut(&ip) else {
+            return;
+        };
         let rib_id = p.rib_id;
         let changes = self.rib.peer_down(rib_id, retain);
         self.apply(changes);
@@ -215,6 +225,10 @@ impl SpeakerTask {
         let rib_id = p.rib_id;
         let changes = match msg {
             Message::Update(u) => {
+                if let Some(family) = u.end_of_rib {
+                    self.deferral.end_of_rib(ip, family);
+                    self.check_deferral();
+                }
                 let c = self.rib.apply_update(rib_id, &u);
                 if let Some(p) = self.peers.get_mut(&ip) {
                     p.prefixes_received = u64::from(self.rib.received_count(rib_id));

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::api::Command;
 use super::config::{PeerConfig, SpeakerConfig};
 use super::conn::{ConnEvent, ConnHandle, Report};
+use super::deferral::Deferral;
 use super::net;
 use super::status::{NegotiatedStatus, PeerStatus, RouteUpdate};
 use super::timers::Timers;
@@ -31,7 +32,15 @@ use crate::wire::{CodecParams, FamilySet};
 pub(crate) enum TimerKind {
     Fsm(Timer),
     Stale,
+    /// RFC 4724 §4.1 Selection_Deferral_Timer (speaker-wide; keyed by the unspecified address).
+    SelectionDeferral,
 }
+
+/// The key of the speaker-wide selection deferral timer.
+const DEFERRAL_TIMER: (IpAddr, TimerKind) = (
+    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    TimerKind::SelectionDeferral,
+);
 
 /// Messages from the task's own helpers (timers, connect attempts, listeners).
 #[derive(Debug)]
@@ -86,6 +95,8 @@ pub(crate) struct SpeakerTask {
     /// Peers the RIB has something new for, written to once the messages already waiting have
     /// been handled (see [`SpeakerTask::run`]).
     pub(crate) to_flush: BTreeSet<IpAddr>,
+    /// Graceful restart, restarting side: our advertisements wait for the peers' End-of-RIB.
+    pub(crate) deferral: Deferral,
 }
 
 /// At most this many waiting reports are handled before pending output is written.
@@ -143,11 +154,16 @@ impl SpeakerTask {
         let mut local = LocalConfig::new(cfg.asn, cfg.router_id);
         local.cluster_id = cfg.cluster_id;
         local.multipath = cfg.multipath;
+        let deferral = Deferral::new(cfg.restarting);
+        let mut timers = Timers::new(internal_tx.clone());
+        if cfg.restarting {
+            timers.start(DEFERRAL_TIMER, cfg.selection_deferral, Internal::Timer);
+        }
         let mut rib = Rib::new(local);
         // Nobody to program yet: `subscribe` turns the kernel side on.
         rib.set_kernel_changes(false);
         Ok(SpeakerTask {
-            timers: Timers::new(internal_tx.clone()),
+            timers,
             rib,
             cfg,
             cmds,
@@ -161,6 +177,7 @@ impl SpeakerTask {
             next_serial: 0,
             subscribers: Vec::new(),
             to_flush: BTreeSet::new(),
+            deferral,
         })
     }
 
@@ -234,6 +251,7 @@ impl SpeakerTask {
             self.remove_peer(ip, n);
         }
         self.set_listener_password(ip, cfg.password.as_deref());
+        self.deferral.add_peer(ip, cfg.graceful_restart);
         let fsm = PeerFsm::new(cfg.session(&self.cfg));
         let rib_id = self.rib.add_peer(cfg.rib_info(&self.cfg));
         let rt = PeerRt {
@@ -274,6 +292,30 @@ impl SpeakerTask {
             }
         }
         self.set_listener_password(ip, None);
+        self.deferral.remove_peer(ip);
+        self.check_deferral();
+    }
+
+    /// Ends the restart deferral when nothing is awaited any more.
+    pub(crate) fn check_deferral(&mut self) {
+        if self.deferral.check() {
+            self.end_deferral("every peer sent End-of-RIB");
+        }
+    }
+
+    /// RFC 4724 §4.1: "Once the route selection process is completed, the Restarting Speaker
+    /// MUST send its routes and EoR." The table has been kept up to date all along; each peer
+    /// now gets its pending initial dump and End-of-RIB, and later OPENs no longer carry the
+    /// Restart State bit.
+    fn end_deferral(&mut self, why: &str) {
+        eprintln!("bgp: graceful restart: advertising routes now ({why})");
+        self.timers.stop(&DEFERRAL_TIMER);
+        self.cfg.restarting = false;
+        for p in self.peers.values_mut() {
+            p.fsm.set_restarting(false);
+        }
+        let all: Vec<IpAddr> = self.peers.keys().copied().collect();
+        self.to_flush.extend(all);
     }
 
     fn set_listener_password(&self, ip: IpAddr, password: Option<&str>) {
@@ -347,6 +389,14 @@ impl SpeakerTask {
                 match key.1 {
                     TimerKind::Fsm(t) => self.event(key.0, Event::TimerExpired(t)),
                     TimerKind::Stale => self.stale_timer(key.0),
+                    TimerKind::SelectionDeferral => {
+                        let awaited = self.deferral.awaited();
+                        if self.deferral.expire() {
+                            self.end_deferral(&format!(
+                                "selection deferral time over, still without End-of-RIB from {awaited:?}"
+                            ));
+                        }
+                    }
                 }
             }
             Internal::ConnectDone(ip, attempt, result) => {

@@ -22,6 +22,11 @@ pub struct Brindle {
 
 impl Brindle {
     pub fn start(host: &Host, config: &str) -> Brindle {
+        Brindle::start_with(host, config, &[])
+    }
+
+    /// [`Brindle::start`] with extra command-line arguments.
+    pub fn start_with(host: &Host, config: &str, extra: &[&str]) -> Brindle {
         let dir = host.dir().join("brindle");
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("bgp.sock");
@@ -31,7 +36,7 @@ impl Brindle {
             format!("{config}controlSocket: {}\n", socket.display()),
         )
         .unwrap();
-        let process = spawn(host, &file, &socket);
+        let process = spawn_with(host, &file, &socket, extra);
         Brindle {
             process,
             socket,
@@ -47,10 +52,20 @@ impl Brindle {
 
     /// Starts the speaker again with the same configuration file (after [`Brindle::kill`]).
     pub fn restart(&mut self) {
+        self.respawn(&[]);
+    }
+
+    /// Starts the speaker again as a Restarting Speaker (`--restarting`, RFC 4724 §4.1), as
+    /// after a crash.
+    pub fn restart_restarting(&mut self) {
+        self.respawn(&["--restarting"]);
+    }
+
+    fn respawn(&mut self, extra: &[&str]) {
         self.process.kill();
         // A killed speaker leaves its socket file behind; wait for the new one.
         let _ = std::fs::remove_file(&self.socket);
-        self.process = spawn(&self.host, &self.file, &self.socket);
+        self.process = spawn_with(&self.host, &self.file, &self.socket, extra);
     }
 
     /// Rewrites the configuration and sends SIGHUP.
@@ -138,12 +153,19 @@ impl Brindle {
 
 /// Runs `brindle-node bgp --config file` in `host` and waits for its control socket.
 fn spawn(host: &Host, file: &std::path::Path, socket: &std::path::Path) -> LabProcess {
+    spawn_with(host, file, socket, &[])
+}
+
+fn spawn_with(
+    host: &Host,
+    file: &std::path::Path,
+    socket: &std::path::Path,
+    extra: &[&str],
+) -> LabProcess {
+    let mut args = vec!["bgp", "--config", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
     let process = host
-        .spawn(
-            env!("CARGO_BIN_EXE_brindle-node"),
-            &["bgp", "--config", file.to_str().unwrap()],
-            "brindle.log",
-        )
+        .spawn(env!("CARGO_BIN_EXE_brindle-node"), &args, "brindle.log")
         .unwrap();
     let ok = wait_for(Duration::from_secs(10), || socket.exists().then_some(()));
     assert!(
