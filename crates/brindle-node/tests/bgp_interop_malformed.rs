@@ -7,7 +7,7 @@ use std::net::IpAddr;
 mod support;
 
 use brindle_lab::{BgpConfig, BgpDaemon, Bird, Family, Lab, Neighbor, is_root};
-use support::{Brindle, ESTABLISH, peer_line, wait_for_info, wait_peer_state};
+use support::{Brindle, CONVERGE, ESTABLISH, peer_line, wait_for_info, wait_peer_state};
 
 #[test]
 fn garbage_on_one_session_leaves_the_others_alone() {
@@ -33,6 +33,8 @@ fn garbage_on_one_session_leaves_the_others_alone() {
     bird.wait_established(IpAddr::V4(a.ipv4()), ESTABLISH)
         .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
     let before = wait_peer_state(&speaker, IpAddr::V4(b.ipv4()), "Established");
+    bird.wait_route("10.77.0.0/24".parse().unwrap(), CONVERGE)
+        .unwrap_or_else(|e| panic!("{e}\n{}", speaker.log()));
 
     // Host "bad" connects and sends a message whose marker is not all ones.
     let garbage = format!(
