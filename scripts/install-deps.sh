@@ -17,6 +17,7 @@ PACKAGES=(
   gobgpd               # BGP peers: gobgpd and the gobgp CLI
   iproute2             # ip netns / veth / bridge for the test networks
   iputils-ping         # ping between lab hosts
+  containernetworking-plugins  # reference CNI plugins (host-local, portmap, bandwidth) for brindle-cni tests
 )
 
 missing=()

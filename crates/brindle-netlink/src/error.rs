@@ -8,6 +8,10 @@ use std::io;
 const ESRCH: i32 = 3;
 /// `EEXIST`: what the kernel answers when a route to add is there already.
 const EEXIST: i32 = 17;
+/// `ENODEV`: what the kernel answers when the interface named or numbered is not there.
+pub(crate) const ENODEV: i32 = 19;
+/// `EADDRNOTAVAIL`: what the kernel answers when the address to delete is not there.
+const EADDRNOTAVAIL: i32 = 99;
 
 /// A failed netlink operation.
 #[derive(Debug)]
@@ -57,9 +61,10 @@ impl Error {
         }
     }
 
-    /// Whether the kernel said that the route to delete is not there.
+    /// Whether the kernel said that what the request names is not there: the route
+    /// (`ESRCH`), the interface (`ENODEV`) or the address (`EADDRNOTAVAIL`).
     pub fn is_not_found(&self) -> bool {
-        matches!(self.cause, Cause::Kernel(ESRCH))
+        matches!(self.cause, Cause::Kernel(ESRCH | ENODEV | EADDRNOTAVAIL))
     }
 
     /// Whether the kernel said that the table already has a route to the destination (with
@@ -121,6 +126,8 @@ mod tests {
         assert_eq!(e.errno(), Some(101));
         assert!(!e.is_not_found() && !e.already_exists());
         assert!(Error::new("x", Cause::Kernel(3)).is_not_found());
+        assert!(Error::new("x", Cause::Kernel(19)).is_not_found());
+        assert!(Error::new("x", Cause::Kernel(99)).is_not_found());
         assert!(Error::new("x", Cause::Kernel(17)).already_exists());
         let e = Error::new("opening", Cause::Io(io::Error::from_raw_os_error(1)));
         assert_eq!(e.to_string(), "opening: Operation not permitted");

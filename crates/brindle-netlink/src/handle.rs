@@ -6,7 +6,6 @@ use std::io;
 use std::path::Path;
 
 use crate::error::{Cause, Error};
-use crate::link_msg::{self, RTM_NEWLINK};
 use crate::route::{Route, RouteFilter};
 use crate::route_msg::{self, RTM_NEWROUTE, Write};
 use crate::socket::{RECV_BUFFER, Socket};
@@ -68,13 +67,13 @@ impl RouteOp {
 /// A `NETLINK_ROUTE` socket in one network namespace, used synchronously: no async runtime,
 /// no background thread. Not shared between threads; open one per thread that needs one.
 pub struct Netlink {
-    socket: Socket,
+    pub(crate) socket: Socket,
     seq: u32,
-    buf: Vec<u8>,
+    pub(crate) buf: Vec<u8>,
 }
 
 /// The socket error, with a timeout said in words.
-fn io_cause(e: io::Error) -> Cause {
+pub(crate) fn io_cause(e: io::Error) -> Cause {
     if e.kind() == io::ErrorKind::WouldBlock {
         return Cause::Io(io::Error::new(
             io::ErrorKind::TimedOut,
@@ -123,7 +122,7 @@ impl Netlink {
         })
     }
 
-    fn next_seq(&mut self, n: usize) -> u32 {
+    pub(crate) fn next_seq(&mut self, n: usize) -> u32 {
         let first = self.seq;
         self.seq = self.seq.wrapping_add(u32::try_from(n).unwrap_or(u32::MAX));
         first
@@ -279,40 +278,11 @@ impl Netlink {
 
     /// The index of the interface called `name` in this handle's namespace.
     pub fn link_index(&mut self, name: &str) -> Result<u32, Error> {
-        let fail = |c| Error::new(format!("looking up interface {name}"), c);
-        if name.is_empty() || name.len() > link_msg::MAX_NAME_LEN {
-            return Err(fail(Cause::Invalid(format!(
-                "an interface name has 1 to {} bytes",
-                link_msg::MAX_NAME_LEN
-            ))));
-        }
-        let seq = self.next_seq(1);
-        self.socket
-            .send(&link_msg::get_link(name, seq))
-            .map_err(|e| fail(io_cause(e)))?;
-        loop {
-            let len = self
-                .socket
-                .recv(&mut self.buf)
-                .map_err(|e| fail(io_cause(e)))?;
-            for m in wire::messages(&self.buf[..len]) {
-                let m = m.map_err(|e| fail(Cause::Malformed(e.0)))?;
-                if m.seq != seq {
-                    continue;
-                }
-                match m.kind {
-                    RTM_NEWLINK => {
-                        return link_msg::parse_index(m.payload)
-                            .map_err(|e| fail(Cause::Malformed(e.0)));
-                    }
-                    NLMSG_ERROR => match wire::error_code(m.payload) {
-                        Ok(0) => {}
-                        Ok(code) => return Err(fail(Cause::Kernel(code.saturating_neg()))),
-                        Err(e) => return Err(fail(Cause::Malformed(e.0))),
-                    },
-                    _ => {}
-                }
-            }
-        }
+        self.link_by_name(name)?.map(|l| l.index).ok_or_else(|| {
+            Error::new(
+                format!("looking up interface {name}"),
+                Cause::Kernel(crate::error::ENODEV),
+            )
+        })
     }
 }

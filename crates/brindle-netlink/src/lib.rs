@@ -1,6 +1,8 @@
-//! Synchronous rtnetlink for brindle: IPv4 and IPv6 routes (add, replace, delete, dump) and
-//! interface lookup, with no async runtime, so that the CNI plugin and the node agent's
-//! route-programming thread share one small crate.
+//! Synchronous rtnetlink for brindle: IPv4 and IPv6 routes (add, replace, delete, dump),
+//! interfaces (veth pairs created across namespaces, MAC, MTU, up/down, delete, lookup),
+//! addresses (add, delete, dump, IPv6 link-local) and per-namespace sysctls ([`sysctl`]), with
+//! no async runtime, so that the CNI plugin and the node agent's route-programming thread share
+//! one small crate.
 //!
 //! Routes are unicast through one gateway or several (ECMP, `RTA_MULTIPATH`), device-only
 //! (`dev cali1234 scope link`) or `blackhole`, in any table, filed under a route protocol
@@ -30,18 +32,28 @@
 //! code. [`Netlink::open_in`] works on another network namespace (a container's) without the
 //! calling thread leaving its own.
 
+mod addr;
+mod addr_msg;
 mod cidr;
 mod error;
 mod handle;
+mod handle_link;
+mod link;
 mod link_msg;
 mod route;
 mod route_msg;
 mod socket;
+pub mod sysctl;
 mod wire;
 
+pub use addr::{
+    Address, IFA_F_DADFAILED, IFA_F_NODAD, IFA_F_PERMANENT, IFA_F_TENTATIVE, SCOPE_HOST,
+    SCOPE_LINK, SCOPE_UNIVERSE,
+};
 pub use cidr::{Cidr, InvalidCidr};
 pub use error::{Cause, Error};
 pub use handle::{Netlink, RouteOp};
+pub use link::{IFF_LOWER_UP, IFF_UP, InvalidMac, Link, LinkChange, MacAddr, Veth};
 pub use route::{NextHop, Route, RouteFilter, Target};
 
 /// brindle's route protocol number (`proto 81` in `ip route`).

@@ -84,6 +84,11 @@ impl TestNs {
         ns
     }
 
+    /// The namespace's name (for `ip netns exec`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The namespace's bind mount, for `Netlink::open_in`.
     pub fn path(&self) -> PathBuf {
         PathBuf::from("/run/netns").join(&self.name)
