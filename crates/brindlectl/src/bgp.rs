@@ -97,7 +97,7 @@ pub fn peers_table(peers: &[PeerStatus], now: SystemTime) -> String {
     render_boxed(&["PEER ADDRESS", "AS", "STATE", "SINCE", "INFO"], &rows)
 }
 
-/// The routes table: PREFIX | NEXT HOP | AS PATH | FROM | BEST.
+/// The routes table: PREFIX | NEXT HOP | AS PATH | COMMUNITIES | FROM | BEST.
 pub fn routes_table(routes: &[RouteStatus]) -> String {
     let mut rows = Vec::new();
     for r in routes {
@@ -110,6 +110,7 @@ pub fn routes_table(routes: &[RouteStatus]) -> String {
                 },
                 p.next_hop.map(|n| n.to_string()).unwrap_or_default(),
                 p.as_path.clone(),
+                p.communities.join(" "),
                 p.from
                     .map(|f| f.to_string())
                     .unwrap_or_else(|| "local".into()),
@@ -122,12 +123,23 @@ pub fn routes_table(routes: &[RouteStatus]) -> String {
             ]);
         }
     }
-    render_boxed(&["PREFIX", "NEXT HOP", "AS PATH", "FROM", "BEST"], &rows)
+    render_boxed(
+        &[
+            "PREFIX",
+            "NEXT HOP",
+            "AS PATH",
+            "COMMUNITIES",
+            "FROM",
+            "BEST",
+        ],
+        &rows,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use brindle_bgp::speaker::PathStatus;
 
     #[test]
     fn peers_table_looks_like_calicoctl() {
@@ -155,5 +167,43 @@ mod tests {
              +----------------+-------+-------+----------+-------------+\n"
         );
         assert_eq!(peers_table(&[], SystemTime::now()), "No peers found.\n");
+    }
+
+    #[test]
+    fn routes_table_shows_every_path_with_its_communities() {
+        let path = |from: Option<&str>, best: bool, stale: bool| PathStatus {
+            from: from.map(|f| f.parse().expect("ip")),
+            path_id: 0,
+            next_hop: Some("10.0.0.2".parse().expect("ip")),
+            as_path: "64513".into(),
+            origin: "IGP".into(),
+            local_pref: None,
+            med: None,
+            communities: vec!["64512:100".into(), "64512:1:2".into()],
+            originator_id: None,
+            cluster_list: Vec::new(),
+            best,
+            stale,
+        };
+        let r = RouteStatus {
+            prefix: "192.0.2.0/24".into(),
+            paths: vec![path(Some("10.0.0.2"), true, false), path(None, false, true)],
+        };
+        let t = routes_table(&[r]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].contains("COMMUNITIES"), "{t}");
+        assert!(
+            lines[3].contains("192.0.2.0/24")
+                && lines[3].contains("64512:100 64512:1:2")
+                && lines[3].contains("10.0.0.2")
+                && lines[3].contains('*'),
+            "{t}"
+        );
+        assert!(
+            lines[4].starts_with("|  ")
+                && lines[4].contains("local")
+                && lines[4].contains("(stale)"),
+            "{t}"
+        );
     }
 }
