@@ -67,6 +67,8 @@ pub(crate) struct PeerRt {
     /// The Graceful Restart Capability the peer sent on the current (or last) session: whether,
     /// for which families and how long its routes are kept when that session fails.
     pub(crate) peer_gr: Option<crate::model::GracefulRestartCap>,
+    /// Why the last connection from the peer was refused before BGP saw it (GTSM), for INFO.
+    pub(crate) refused: Option<String>,
 }
 
 impl PeerRt {
@@ -268,6 +270,7 @@ impl SpeakerTask {
             prefixes_received: 0,
             prefixes_sent: 0,
             peer_gr: None,
+            refused: None,
         };
         self.peers.insert(ip, rt);
         self.event(ip, Event::Start);
@@ -423,12 +426,15 @@ impl SpeakerTask {
                 if let Some(hops) = p.cfg.ttl_security
                     && let Err(e) = net::set_accepted_gtsm(&stream, hops)
                 {
-                    log(
-                        ip,
-                        &format!("cannot apply GTSM to an accepted connection: {e}"),
-                    );
+                    let text = format!("connection refused: {e}");
+                    // Logged once per distinct reason, not on every retry of the peer.
+                    if p.refused.as_deref() != Some(text.as_str()) {
+                        log(ip, &text);
+                    }
+                    p.refused = Some(text);
                     return;
                 }
+                p.refused = None;
                 let actions = p.fsm.handle(Event::Accepted);
                 if actions.contains(&Action::Refuse) {
                     return;
@@ -548,7 +554,9 @@ impl SpeakerTask {
             .map(|p| {
                 let info = match (p.state, p.fsm.last_error()) {
                     (State::Established, _) => "Established".to_string(),
-                    (_, Some(DownReason::Stopped)) | (_, None) => String::new(),
+                    (_, Some(DownReason::Stopped)) | (_, None) => {
+                        p.refused.clone().unwrap_or_default()
+                    }
                     (_, Some(e)) => e.to_string(),
                 };
                 PeerStatus {
