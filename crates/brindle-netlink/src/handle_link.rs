@@ -178,7 +178,21 @@ impl Netlink {
 
     /// Applies `change` to the interface `index`.
     pub fn set_link(&mut self, index: u32, change: &LinkChange) -> Result<(), Error> {
-        let doing = || format!("changing interface #{index} ({change:?})");
+        let doing = || {
+            let mut what = Vec::new();
+            match change.up {
+                Some(true) => what.push("up".to_string()),
+                Some(false) => what.push("down".to_string()),
+                None => {}
+            }
+            if let Some(m) = change.mac {
+                what.push(format!("address {m}"));
+            }
+            if let Some(m) = change.mtu {
+                what.push(format!("mtu {m}"));
+            }
+            format!("setting interface #{index} {}", what.join(" "))
+        };
         let seq = self.next_seq(1);
         self.request_ack(&doing, link_msg::set_link(index, change, seq))
     }
