@@ -158,3 +158,60 @@ mod tests {
         assert_eq!(block_of(ip, 26), Some(b));
     }
 }
+
+/// Serde for a [`Cidr`] field as its text (`#[serde(with = "crate::addr::cidr_text")]`).
+pub mod cidr_text {
+    use brindle_api::net::Cidr;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the CIDR as text.
+    pub fn serialize<S: Serializer>(c: &Cidr, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(c)
+    }
+
+    /// Reads the CIDR from text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cidr, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Serde for an `Option<Cidr>` field as text or null.
+pub mod cidr_text_opt {
+    use brindle_api::net::Cidr;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the CIDR as text, or null.
+    pub fn serialize<S: Serializer>(c: &Option<Cidr>, s: S) -> Result<S::Ok, S::Error> {
+        match c {
+            Some(c) => s.collect_str(c),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads the CIDR from text or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cidr>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| t.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Serde for a `Vec<Cidr>` field as a list of texts.
+pub mod cidr_text_vec {
+    use brindle_api::net::Cidr;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the CIDRs as texts.
+    pub fn serialize<S: Serializer>(v: &[Cidr], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|c| c.to_string()))
+    }
+
+    /// Reads the CIDRs from texts.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Cidr>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|t| t.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}

@@ -92,6 +92,13 @@ impl IpamError {
     }
 }
 
+impl IpamError {
+    /// Whether a write may or may not have been applied (its answer was lost).
+    pub fn is_indeterminate(&self) -> bool {
+        matches!(self, IpamError::Datastore(StoreError::Indeterminate(_)))
+    }
+}
+
 impl From<brindle_client::ClientError> for IpamError {
     fn from(e: brindle_client::ClientError) -> Self {
         use brindle_client::ClientError as C;

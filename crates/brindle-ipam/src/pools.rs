@@ -158,7 +158,8 @@ pub fn eligible(
         .collect();
     out.sort_by_key(|p| p.cidr);
     if out.is_empty() {
-        let of_family: Vec<&Pool> = pools.iter().filter(|p| p.family() == family).collect();
+        let mut of_family: Vec<&Pool> = pools.iter().filter(|p| p.family() == family).collect();
+        of_family.sort_by_key(|p| p.cidr);
         let detail = if of_family.is_empty() {
             format!("there is no {family} pool")
         } else {
