@@ -13,6 +13,12 @@ use brindle_store::testing::EtcdProcess;
 use brindle_store::{Datastore, DatastoreConfig, Op};
 use scenarios::Env;
 
+/// The worker entry point of `scenarios::procs`; does nothing in a normal test run.
+#[test]
+fn worker_process() {
+    scenarios::procs::worker_main();
+}
+
 /// Deletes every key under `/brindle/` (in transactions within the size limits).
 fn wipe(store: &dyn Datastore) {
     let keys: Vec<String> = store
@@ -41,11 +47,12 @@ fn all_scenarios_on_etcd() {
     let store: Arc<dyn Datastore> = Arc::new(EtcdStore::connect(&config).unwrap());
     for (name, f) in scenarios::ALL {
         wipe(store.as_ref());
-        eprintln!("etcd: {name}");
+        let started = std::time::Instant::now();
         let env = Env {
             store: store.clone(),
             config: DatastoreConfig::Etcd(config.clone()),
         };
         f(&env);
+        eprintln!("etcd: {name}: {:?}", started.elapsed());
     }
 }

@@ -8,6 +8,12 @@ use std::sync::Arc;
 use brindle_store::sqlite::SqliteStore;
 use brindle_store::{Datastore, DatastoreConfig, SqliteConfig};
 use scenarios::Env;
+
+/// The worker entry point of `scenarios::procs`; does nothing in a normal test run.
+#[test]
+fn worker_process() {
+    scenarios::procs::worker_main();
+}
 use tempfile::TempDir;
 
 fn run(name: &str) {
@@ -50,4 +56,5 @@ sqlite_tests! {
     crashed_claim_is_found_and_finished,
     checker_and_repair,
     queries,
+    processes_allocate_concurrently,
 }

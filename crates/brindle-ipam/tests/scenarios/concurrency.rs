@@ -20,6 +20,7 @@ pub fn concurrent_strict_affinity(env: &Env) {
     env.nodes(&NODES);
     env.ipam_config(true, 0);
     let got: Mutex<Vec<(String, IpAddr, String)>> = Mutex::new(Vec::new());
+    let t0 = std::time::Instant::now();
     std::thread::scope(|s| {
         for (i, node) in NODES.iter().enumerate() {
             // Node i serves requests i, i+3, i+6… through its own datastore connection,
@@ -43,6 +44,8 @@ pub fn concurrent_strict_affinity(env: &Env) {
         }
     });
     let got = got.into_inner().unwrap();
+    eprintln!("  {TOTAL} assignments: {:?}", t0.elapsed());
+    let t0 = std::time::Instant::now();
     assert_eq!(got.len(), TOTAL);
     let distinct: BTreeSet<IpAddr> = got.iter().map(|g| g.1).collect();
     assert_eq!(distinct.len(), TOTAL, "an address was handed out twice");
@@ -72,6 +75,8 @@ pub fn concurrent_strict_affinity(env: &Env) {
     let report = ipam.check(&opts).unwrap();
     assert!(report.is_empty(), "{:?}", report.lines());
 
+    eprintln!("  lookups and check: {:?}", t0.elapsed());
+    let t0 = std::time::Instant::now();
     // Release all, concurrently from the three nodes' connections.
     let handles: Vec<String> = got.iter().map(|g| g.2.clone()).collect();
     std::thread::scope(|s| {
@@ -84,6 +89,7 @@ pub fn concurrent_strict_affinity(env: &Env) {
             });
         }
     });
+    eprintln!("  {TOTAL} releases: {:?}", t0.elapsed());
     let report = ipam.check(&CheckOptions::default()).unwrap();
     assert!(report.is_empty(), "{:?}", report.lines());
     for b in ipam.block_usage().unwrap() {

@@ -5,6 +5,7 @@
 pub mod allocation;
 pub mod check;
 pub mod concurrency;
+pub mod procs;
 pub mod release;
 
 use std::collections::BTreeMap;
@@ -148,4 +149,8 @@ pub const ALL: &[Scenario] = &[
     ),
     ("checker_and_repair", check::checker_and_repair),
     ("queries", check::queries),
+    (
+        "processes_allocate_concurrently",
+        procs::processes_allocate_concurrently,
+    ),
 ];
