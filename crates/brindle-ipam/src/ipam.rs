@@ -43,7 +43,9 @@ pub fn handle_id(network: &str, container_id: &str) -> String {
 pub struct AssignRequest {
     /// The handle the addresses belong to (see [`handle_id`]).
     pub handle: String,
-    /// The node allocating (its affine blocks are used first).
+    /// The node allocating (its affine blocks are used first). Pool node selectors are
+    /// matched against its Node resource's labels; a node without a Node resource has no
+    /// labels (and the checker reports its blocks as belonging to a deleted node).
     pub node: String,
     /// How many IPv4 addresses (usually 0 or 1).
     pub num_v4: u32,
