@@ -146,6 +146,46 @@ pub enum Command {
         #[command(subcommand)]
         what: BgpCommand,
     },
+    /// IP address management: usage, consistency check, release.
+    Ipam {
+        /// What to do.
+        #[command(subcommand)]
+        what: IpamCommand,
+    },
+}
+
+/// `brindlectl ipam …`.
+#[derive(Subcommand, Debug)]
+pub enum IpamCommand {
+    /// Addresses per IP pool (GROUPING, CIDR, IPS TOTAL, IPS IN USE, IPS FREE), or one address.
+    Show {
+        /// Add a row per block.
+        #[arg(long)]
+        show_blocks: bool,
+        /// List the addresses borrowed from other nodes' blocks instead.
+        #[arg(long, conflicts_with = "show_blocks")]
+        show_borrowed: bool,
+        /// Say whether this address is in use, and by what.
+        #[arg(long, value_name = "ADDR", conflicts_with_all = ["show_blocks", "show_borrowed"])]
+        ip: Option<String>,
+    },
+    /// Look for leaked allocations, inconsistent handles, blocks of deleted nodes and
+    /// unfinished block claims. Exits 0 and prints a summary, like calicoctl.
+    Check {
+        /// Also write the findings as a JSON report (input of `release --from-report`).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Release one address, or everything a check report lists.
+    #[command(group(clap::ArgGroup::new("what").args(["ip", "from_report"])))]
+    Release {
+        /// The address to release (whoever holds it).
+        #[arg(long, value_name = "ADDR")]
+        ip: Option<String>,
+        /// A report written by `ipam check -o FILE`.
+        #[arg(long, value_name = "FILE")]
+        from_report: Option<PathBuf>,
+    },
 }
 
 /// `brindlectl bgp …`.

@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
             env!("CARGO_PKG_VERSION")
         )),
         Command::Bgp { socket, what } => crate::bgp::run(&socket, &what),
+        Command::Ipam { what } => crate::ipam::run(&connect(flags, false)?, &what),
         Command::Get {
             kind,
             names,
@@ -93,7 +94,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
 
 /// Opens the datastore. Commands that only read or change existing resources pass
 /// `create: false`, so a mistyped SQLite path is an error instead of a new empty datastore.
-fn connect(flags: &DatastoreFlags, create: bool) -> Result<Client, String> {
+pub(crate) fn connect(flags: &DatastoreFlags, create: bool) -> Result<Client, String> {
     let flag_settings = Settings {
         datastore_type: flags.datastore_type.clone(),
         datastore_path: flags.datastore_path.clone(),
