@@ -1,19 +1,23 @@
 //! Address management behind one seam, [`Ipam`]: either another IPAM plugin run as the spec
 //! says ([`Delegate`], e.g. the reference `host-local`), or brindle's own datastore IPAM
-//! ([`BrindleIpam`]), whose library (crates/brindle-ipam) plugs in here.
+//! ([`BrindleIpam`], crates/brindle-ipam over the datastore).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Command as Process, Stdio};
 
+use brindle_ipam::{AssignRequest, Family, IpamError};
 use serde_json::Value;
 
 use crate::config::NetConf;
-use crate::result::CniResult;
+use crate::result::{CniResult, IpConfig};
 use crate::spec::{
-    CniEnv, CniError, Command, ERR_INCOMPATIBLE_VERSION, ERR_INVALID_ENV, ERR_IPAM,
-    ERR_NOT_AVAILABLE, Version,
+    CniEnv, CniError, Command, ERR_CHECK, ERR_INCOMPATIBLE_VERSION, ERR_INVALID_CONFIG,
+    ERR_INVALID_ENV, ERR_IPAM, ERR_NOT_AVAILABLE, ERR_TRY_AGAIN, Version,
 };
+use crate::store::LazyStore;
 
 /// The IPAM handle of an attachment, `<network>.<containerID>`: what addresses are allocated
 /// to and released by.
@@ -66,7 +70,7 @@ impl<'a> Delegate<'a> {
     fn binary(&self) -> Result<PathBuf, CniError> {
         if self.plugin.contains('/') || self.plugin.is_empty() || self.plugin == ".." {
             return Err(CniError::new(
-                crate::spec::ERR_INVALID_CONFIG,
+                ERR_INVALID_CONFIG,
                 format!("ipam.type {:?} is not a plugin name", self.plugin),
             ));
         }
@@ -247,48 +251,210 @@ impl Ipam for Delegate<'_> {
     }
 }
 
-/// brindle's own IPAM over the datastore (pools, affine blocks, handles
-/// `<network>.<containerID>`).
-///
-/// TODO(issue 4): the allocator lives in crates/brindle-ipam, written concurrently; until it
-/// is plugged in here every operation reports that it is not available, so a configuration
-/// with `"ipam": {"type": "brindle-ipam"}` fails cleanly (nothing is created).
-pub struct BrindleIpam {
-    /// The attachment's handle.
-    pub handle: String,
+/// The `ipam` section of a `brindle-ipam` configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BrindleIpamConf {
+    /// `assign_ipv4` (default true): one IPv4 address per attachment.
+    pub assign_ipv4: bool,
+    /// `assign_ipv6` (default false): one IPv6 address per attachment.
+    pub assign_ipv6: bool,
+    /// `ipv4_pools`: the IPv4 pools to use, by name or CIDR, in order (empty: any eligible).
+    pub ipv4_pools: Vec<String>,
+    /// `ipv6_pools`: the IPv6 pools to use.
+    pub ipv6_pools: Vec<String>,
 }
 
-impl BrindleIpam {
-    fn unavailable(&self) -> CniError {
-        CniError::new(
-            ERR_NOT_AVAILABLE,
-            format!(
-                "brindle-ipam: the datastore allocator is not built into this binary yet (handle {})",
-                self.handle
-            ),
-        )
+impl BrindleIpamConf {
+    /// Reads the `ipam` object. `assign_ipv4`/`assign_ipv6` may be booleans or, as Calico
+    /// writes them, the strings `"true"`/`"false"`.
+    pub fn parse(ipam: &Value) -> Result<BrindleIpamConf, CniError> {
+        let invalid = |m: String| CniError::new(ERR_INVALID_CONFIG, m);
+        let flag = |key: &str, default: bool| match ipam.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::String(s)) if s == "true" => Ok(true),
+            Some(Value::String(s)) if s == "false" => Ok(false),
+            Some(other) => Err(invalid(format!("ipam.{key}: {other} is not true or false"))),
+        };
+        let pools = |key: &str| match ipam.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|p| {
+                    p.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| invalid(format!("ipam.{key}: {p} is not a string")))
+                })
+                .collect(),
+            Some(other) => Err(invalid(format!("ipam.{key}: {other} is not a list"))),
+        };
+        let c = BrindleIpamConf {
+            assign_ipv4: flag("assign_ipv4", true)?,
+            assign_ipv6: flag("assign_ipv6", false)?,
+            ipv4_pools: pools("ipv4_pools")?,
+            ipv6_pools: pools("ipv6_pools")?,
+        };
+        if !c.assign_ipv4 && !c.assign_ipv6 {
+            return Err(invalid(
+                "ipam: assign_ipv4 and assign_ipv6 are both false: nothing to assign".into(),
+            ));
+        }
+        Ok(c)
     }
 }
 
-impl Ipam for BrindleIpam {
+/// brindle's own IPAM over the datastore (crates/brindle-ipam): pools, the node's affine
+/// blocks, handles `<network>.<containerID>`. The datastore is opened on first use.
+pub struct BrindleIpam<'a> {
+    /// The network's name (`name`): GC releases only this network's handles.
+    pub network: String,
+    /// The attachment's handle, `<network>.<containerID>`.
+    pub handle: String,
+    /// The node allocating.
+    pub node: String,
+    /// What to assign.
+    pub conf: BrindleIpamConf,
+    /// Stored with each allocation besides `node` (`namespace`, `pod`).
+    pub attributes: BTreeMap<String, String>,
+    /// The addresses CHECK expects the handle to hold (prevResult's), if known.
+    pub expected: Vec<IpAddr>,
+    /// The datastore.
+    pub store: &'a LazyStore,
+}
+
+/// An IPAM error as a CNI error: the datastore unreachable (or too busy) is 11, "try again
+/// later"; anything else (no room in the pools…) is 101 with the IPAM error's one line.
+pub fn ipam_error(store: &LazyStore, what: &str, e: IpamError) -> CniError {
+    let inner = match e {
+        IpamError::Family { source, .. } if matches!(*source, IpamError::Datastore(_)) => *source,
+        other => other,
+    };
+    match &inner {
+        IpamError::Datastore(s) => store.error(what, s, ERR_IPAM),
+        IpamError::Contention { .. } => {
+            CniError::new(ERR_TRY_AGAIN, format!("brindle-ipam: {what}: {inner}"))
+        }
+        _ => CniError::new(ERR_IPAM, format!("brindle-ipam: {what}: {inner}")),
+    }
+}
+
+impl BrindleIpam<'_> {
+    fn open(&self) -> Result<brindle_ipam::Ipam, CniError> {
+        Ok(brindle_ipam::Ipam::new(self.store.get()?))
+    }
+}
+
+impl Ipam for BrindleIpam<'_> {
     fn assign(&mut self) -> Result<CniResult, CniError> {
-        Err(self.unavailable())
+        let ipam = self.open()?;
+        let req = AssignRequest {
+            handle: self.handle.clone(),
+            node: self.node.clone(),
+            num_v4: u32::from(self.conf.assign_ipv4),
+            num_v6: u32::from(self.conf.assign_ipv6),
+            v4_pools: self.conf.ipv4_pools.clone(),
+            v6_pools: self.conf.ipv6_pools.clone(),
+            attributes: self.attributes.clone(),
+            use_: None,
+        };
+        let what = format!(
+            "assigning addresses to {} on node {}",
+            self.handle, self.node
+        );
+        let got = ipam
+            .assign(&req)
+            .map_err(|e| ipam_error(self.store, &what, e))?;
+        let ips = got
+            .ipv4
+            .iter()
+            .chain(&got.ipv6)
+            .map(|a| IpConfig {
+                addr: a.ip,
+                prefix_len: if a.ip.is_ipv4() { 32 } else { 128 },
+                gateway: None,
+                interface: None,
+            })
+            .collect();
+        Ok(CniResult {
+            ips,
+            ..CniResult::default()
+        })
     }
 
     fn release(&mut self) -> Result<(), CniError> {
-        Err(self.unavailable())
+        let ipam = self.open()?;
+        let what = format!("releasing {}", self.handle);
+        ipam.release_handle(&self.handle)
+            .map(drop)
+            .map_err(|e| ipam_error(self.store, &what, e))
     }
 
     fn check(&mut self) -> Result<(), CniError> {
-        Err(self.unavailable())
+        let ipam = self.open()?;
+        let what = format!("reading the addresses of {}", self.handle);
+        let held: Vec<IpAddr> = ipam
+            .handle_allocations(&self.handle)
+            .map_err(|e| ipam_error(self.store, &what, e))?
+            .into_iter()
+            .map(|a| a.ip)
+            .collect();
+        if held.is_empty() {
+            return Err(CniError::new(
+                ERR_CHECK,
+                format!("brindle-ipam: {} holds no address", self.handle),
+            ));
+        }
+        if let Some(missing) = self.expected.iter().find(|ip| !held.contains(ip)) {
+            return Err(CniError::new(
+                ERR_CHECK,
+                format!(
+                    "brindle-ipam: {missing} is not allocated to {} (it holds {})",
+                    self.handle,
+                    held.iter()
+                        .map(IpAddr::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        Ok(())
     }
 
-    fn gc(&mut self, _valid: &[Attachment]) -> Result<(), CniError> {
-        Err(self.unavailable())
+    fn gc(&mut self, valid: &[Attachment]) -> Result<(), CniError> {
+        let ipam = self.open()?;
+        let keep: BTreeSet<String> = valid
+            .iter()
+            .map(|a| handle_id(&self.network, &a.container_id))
+            .collect();
+        ipam.release_handles_except(&self.network, &keep)
+            .map(drop)
+            .map_err(|e| ipam_error(self.store, "garbage collection", e))
     }
 
     fn status(&mut self) -> Result<(), CniError> {
-        Err(self.unavailable())
+        let unavailable = |e: CniError| CniError {
+            code: ERR_NOT_AVAILABLE,
+            ..e
+        };
+        let ipam = self.open().map_err(unavailable)?;
+        let usage = ipam
+            .pool_usage()
+            .map_err(|e| unavailable(ipam_error(self.store, "reading the IP pools", e)))?;
+        let wanted = |c: &brindle_api::net::Cidr| {
+            let v4 = Family::of_cidr(c) == Family::V4;
+            (v4 && self.conf.assign_ipv4) || (!v4 && self.conf.assign_ipv6)
+        };
+        if usage.iter().any(|p| wanted(&p.cidr) && p.free > 0) {
+            return Ok(());
+        }
+        Err(CniError::new(
+            ERR_NOT_AVAILABLE,
+            format!(
+                "brindle-ipam: no IP pool in {} has a free address ({} pools)",
+                self.store.describe(),
+                usage.len()
+            ),
+        ))
     }
 }
 

@@ -8,10 +8,12 @@
 
 pub mod config;
 pub mod datapath;
+pub mod endpoint;
 pub mod ipam;
 pub mod plugin;
 pub mod result;
 pub mod sha1;
 pub mod spec;
+pub mod store;
 
 pub use plugin::{Outcome, Role, run};

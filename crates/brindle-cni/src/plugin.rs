@@ -1,18 +1,27 @@
 //! The commands: what `brindle` and `brindle-ipam` do for ADD, DEL, CHECK, STATUS, GC and
 //! VERSION.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde_json::{Value, json};
 
 use crate::config::{self, NetConf};
 use crate::datapath::{self, HOST_MAC, Pod};
-use crate::ipam::{self, BrindleIpam, Delegate, Ipam};
+use crate::endpoint::{self, Endpoint, Identity};
+use crate::ipam::{self, BrindleIpam, BrindleIpamConf, Delegate, Ipam};
 use crate::result::{CniResult, Interface, IpConfig, RouteEntry};
 use crate::spec::{
     CniEnv, CniError, Command, ERR_CHECK, ERR_DATAPATH, ERR_INCOMPATIBLE_VERSION,
     ERR_INVALID_CONFIG, ERR_INVALID_ENV, SUPPORTED_VERSIONS, Version,
 };
+use crate::store::{self, LazyStore};
+
+/// **Test only.** When this variable is `1`, the main plugin aborts (as if killed) right after
+/// its addresses were assigned and before the data path is built, so that tests can show
+/// what a crash there leaves behind (an allocation that `ipam check` finds and GC releases).
+/// Never set it in production.
+pub const TEST_CRASH_AFTER_IPAM_ENV: &str = "BRINDLE_CNI_TEST_CRASH_AFTER_IPAM";
 
 /// Which plugin the binary is (by the name it was run as).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +78,8 @@ fn dispatch(
     var: impl Fn(&str) -> Option<String>,
     stdin: &[u8],
 ) -> Result<Option<Value>, CniError> {
-    let env = CniEnv::from_vars(var)?;
+    let crash_after_ipam = var(TEST_CRASH_AFTER_IPAM_ENV).is_some_and(|v| v == "1");
+    let env = CniEnv::from_vars(&var)?;
     if env.command == Command::Version {
         let asked = serde_json::from_slice::<Value>(stdin)
             .ok()
@@ -100,26 +110,85 @@ fn dispatch(
             ),
         ));
     }
+    let call = Call::new(&env, &conf)?;
     match role {
-        Role::Main => main_plugin(&env, &conf),
-        Role::Ipam => ipam_plugin(&env, &conf),
+        Role::Main => main_plugin(&call, crash_after_ipam),
+        Role::Ipam => ipam_plugin(&call),
     }
 }
 
-/// The IPAM seam for this call: brindle's own, or the delegate named by `ipam.type`.
-fn ipam_for<'a>(env: &'a CniEnv, conf: &'a NetConf) -> Result<Box<dyn Ipam + 'a>, CniError> {
-    let handle = ipam::handle_id(&conf.name, &env.container_id);
-    match conf.ipam_type.as_deref() {
-        None => Err(CniError::new(ERR_INVALID_CONFIG, "ipam section is missing")),
-        Some("brindle-ipam") => Ok(Box::new(BrindleIpam { handle })),
-        Some(other) => Ok(Box::new(Delegate::new(other, env, conf))),
+/// What one call works with: the environment, the configuration, and the datastore (when
+/// the configuration names one or uses brindle-ipam; opened only when first used).
+struct Call<'a> {
+    env: &'a CniEnv,
+    conf: &'a NetConf,
+    store: Option<LazyStore>,
+}
+
+impl<'a> Call<'a> {
+    fn new(env: &'a CniEnv, conf: &'a NetConf) -> Result<Call<'a>, CniError> {
+        let wanted =
+            conf.ipam_type.as_deref() == Some("brindle-ipam") || store::configured(&conf.raw);
+        let store = if wanted {
+            Some(LazyStore::new(store::config_of(&conf.raw)?))
+        } else {
+            None
+        };
+        Ok(Call { env, conf, store })
+    }
+
+    /// This host's node name.
+    fn node(&self) -> Result<String, CniError> {
+        store::nodename(self.conf.nodename.as_deref(), &self.conf.state_dir)
+    }
+
+    /// The IPAM seam for this call: brindle's own, or the delegate named by `ipam.type`.
+    fn ipam(&self) -> Result<Box<dyn Ipam + '_>, CniError> {
+        let (env, conf) = (self.env, self.conf);
+        match (conf.ipam_type.as_deref(), &self.store) {
+            (None, _) => Err(CniError::new(ERR_INVALID_CONFIG, "ipam section is missing")),
+            (Some("brindle-ipam"), Some(store)) => {
+                let mut attributes = BTreeMap::new();
+                for (arg, attr) in [("K8S_POD_NAMESPACE", "namespace"), ("K8S_POD_NAME", "pod")] {
+                    if let Some(v) = env.arg(arg) {
+                        attributes.insert(attr.to_string(), v.to_string());
+                    }
+                }
+                let expected = conf
+                    .prev_result
+                    .as_ref()
+                    .and_then(|p| CniResult::from_json(p).ok())
+                    .map(|r| r.ips.iter().map(|i| i.addr).collect())
+                    .unwrap_or_default();
+                Ok(Box::new(BrindleIpam {
+                    network: conf.name.clone(),
+                    handle: ipam::handle_id(&conf.name, &env.container_id),
+                    node: self.node()?,
+                    conf: BrindleIpamConf::parse(&conf.raw["ipam"])?,
+                    attributes,
+                    expected,
+                    store,
+                }))
+            }
+            (Some(other), _) => Ok(Box::new(Delegate::new(other, env, conf))),
+        }
     }
 }
 
-fn ipam_plugin(env: &CniEnv, conf: &NetConf) -> Result<Option<Value>, CniError> {
-    let mut ipam = BrindleIpam {
-        handle: ipam::handle_id(&conf.name, &env.container_id),
-    };
+/// `brindle-ipam` run on its own by another main plugin: the IPAM protocol, a result with
+/// `ips` only.
+fn ipam_plugin(call: &Call<'_>) -> Result<Option<Value>, CniError> {
+    let (env, conf) = (call.env, call.conf);
+    if conf.ipam_type.as_deref() != Some("brindle-ipam") {
+        return Err(CniError::new(
+            ERR_INVALID_CONFIG,
+            format!(
+                "ipam.type {:?}: this plugin is brindle-ipam",
+                conf.ipam_type.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    let mut ipam = call.ipam()?;
     match env.command {
         Command::Add => ipam.assign().map(|r| Some(r.to_json(conf.version))),
         Command::Del => ipam.release().map(|()| None),
@@ -138,7 +207,8 @@ fn workload(env: &CniEnv) -> String {
     }
 }
 
-fn main_plugin(env: &CniEnv, conf: &NetConf) -> Result<Option<Value>, CniError> {
+fn main_plugin(call: &Call<'_>, crash_after_ipam: bool) -> Result<Option<Value>, CniError> {
+    let (env, conf) = (call.env, call.conf);
     if conf.kind != "brindle" {
         return Err(CniError::new(
             ERR_INVALID_CONFIG,
@@ -147,19 +217,24 @@ fn main_plugin(env: &CniEnv, conf: &NetConf) -> Result<Option<Value>, CniError> 
     }
     let host_veth = datapath::host_veth_name(&conf.interface_prefix, &workload(env));
     match env.command {
-        Command::Add => add(env, conf, host_veth).map(Some),
+        Command::Add => add(call, host_veth, crash_after_ipam).map(Some),
         Command::Del => {
+            // Each step succeeds when there is nothing left to remove, so a DEL that failed
+            // half-way (the datastore unreachable) is simply repeated by the runtime.
             datapath::del(&host_veth, env.netns.as_deref(), &env.ifname)
                 .map_err(|e| CniError::new(ERR_DATAPATH, e))?;
-            ipam_for(env, conf)?.release()?;
-            // TODO(issue 4): delete the WorkloadEndpoint once it is written on ADD.
+            call.ipam()?.release()?;
+            if let Some(store) = &call.store {
+                endpoint::delete(store, &Identity::of(env, &call.node()?))?;
+            }
             Ok(None)
         }
-        Command::Check => check(env, conf, host_veth).map(|()| None),
-        Command::Gc => ipam_for(env, conf)?
+        Command::Check => check(call, host_veth).map(|()| None),
+        Command::Gc => call
+            .ipam()?
             .gc(&ipam::valid_attachments(&conf.raw))
             .map(|()| None),
-        Command::Status => ipam_for(env, conf)?.status().map(|()| None),
+        Command::Status => call.ipam()?.status().map(|()| None),
         Command::Version => Ok(None),
     }
 }
@@ -178,12 +253,20 @@ fn netns_of(env: &CniEnv) -> Result<std::path::PathBuf, CniError> {
     Ok(ns)
 }
 
-fn add(env: &CniEnv, conf: &NetConf, host_veth: String) -> Result<Value, CniError> {
+fn add(call: &Call<'_>, host_veth: String, crash_after_ipam: bool) -> Result<Value, CniError> {
+    let (env, conf) = (call.env, call.conf);
     // Everything that can be refused without side effects is checked before IPAM.
     let netns = netns_of(env)?;
     let mtu = conf.effective_mtu();
-    let mut ipam = ipam_for(env, conf)?;
+    let node = match &call.store {
+        Some(_) => Some(call.node()?),
+        None => None,
+    };
+    let mut ipam = call.ipam()?;
     let assigned = ipam.assign()?;
+    if crash_after_ipam {
+        std::process::abort();
+    }
     let ips: Vec<IpAddr> = assigned.ips.iter().map(|i| i.addr).collect();
     let pod = Pod {
         host_veth: host_veth.clone(),
@@ -204,7 +287,33 @@ fn add(env: &CniEnv, conf: &NetConf, host_veth: String) -> Result<Value, CniErro
             return Err(err);
         }
     };
-    // TODO(issue 4): write the WorkloadEndpoint (`<node>-k8s-<pod>-<iface>`) to the datastore.
+    if let (Some(store), Some(node)) = (&call.store, &node) {
+        let id = Identity::of(env, node);
+        let ep = Endpoint {
+            id: &id,
+            node,
+            container_id: &env.container_id,
+            ifname: &env.ifname,
+            host_veth: &host_veth,
+            mac: made.container_mac.map(|m| m.to_string()),
+            ips: &ips,
+        };
+        if let Err(e) = ep.write(store) {
+            // Undo everything: the veth (its routes and addresses go with it), the address.
+            let mut undo = Vec::new();
+            if let Err(d) = datapath::del(&host_veth, Some(&netns), &env.ifname) {
+                undo.push(format!("removing the veth failed too: {d}"));
+            }
+            if let Err(r) = ipam.release() {
+                undo.push(format!("releasing the address failed too: {r}"));
+            }
+            return Err(if undo.is_empty() {
+                e
+            } else {
+                e.with_details(undo.join("; "))
+            });
+        }
+    }
     let mut routes = Vec::new();
     if ips.iter().any(IpAddr::is_ipv4) {
         routes.push(RouteEntry {
@@ -248,7 +357,8 @@ fn add(env: &CniEnv, conf: &NetConf, host_veth: String) -> Result<Value, CniErro
     Ok(result.to_json(conf.version))
 }
 
-fn check(env: &CniEnv, conf: &NetConf, host_veth: String) -> Result<(), CniError> {
+fn check(call: &Call<'_>, host_veth: String) -> Result<(), CniError> {
+    let (env, conf) = (call.env, call.conf);
     let prev = conf
         .prev_result
         .as_ref()
@@ -256,7 +366,10 @@ fn check(env: &CniEnv, conf: &NetConf, host_veth: String) -> Result<(), CniError
     let prev = CniResult::from_json(prev)
         .map_err(|e| CniError::new(crate::spec::ERR_DECODE, format!("prevResult: {e}")))?;
     let netns = netns_of(env)?;
-    ipam_for(env, conf)?.check()?;
+    call.ipam()?.check()?;
+    if let Some(store) = &call.store {
+        endpoint::check(store, &Identity::of(env, &call.node()?))?;
+    }
     let pod = Pod {
         host_veth,
         netns,

@@ -377,13 +377,25 @@ fn version_status_gc_and_the_ipam_role() {
     // STATUS needs 1.1.0.
     let old = conf.to_string().replace("1.1.0", "1.0.0");
     assert_eq!(host.run("brindle", &status, &old).code(), 1);
-    // brindle-ipam's allocator is not plugged in yet: a clean "not available", nothing made.
+    // brindle-ipam with its datastore not there: "try again later", naming it; nothing made.
     let pod = Pod::new("vs", "ipam");
     let mut own = conf.clone();
     own["ipam"] = json!({"type": "brindle-ipam"});
+    own["datastore_path"] = host
+        .dir
+        .path()
+        .join("no-datastore.db")
+        .display()
+        .to_string()
+        .into();
     let r = host.run("brindle", &pod.env("ADD"), &own.to_string());
-    assert_eq!(r.code(), 50, "{}", r.raw);
+    assert_eq!(r.code(), 11, "{}", r.raw);
+    assert!(
+        r.out["msg"].as_str().unwrap().contains("no-datastore.db"),
+        "{}",
+        r.raw
+    );
     assert!(host.host_veths().is_empty());
     let r = host.run("brindle-ipam", &pod.env("ADD"), &own.to_string());
-    assert_eq!(r.code(), 50, "{}", r.raw);
+    assert_eq!(r.code(), 11, "{}", r.raw);
 }

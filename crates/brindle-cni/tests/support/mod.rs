@@ -3,6 +3,9 @@
 //! runs inside the host namespace through `ip netns exec`, as a runtime would run it there.
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod datastore;
+pub mod relay;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
