@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build demo test lint unit bench-store bench-bgp clean
+.PHONY: all deps build demo test lint unit bench-store bench-bgp bench-cni clean
 
 all: build
 
@@ -35,6 +35,13 @@ bench-store: deps
 bench-bgp: deps
 	$(CARGO) build --release -p brindle-node -p brindle-lab --bins
 	@scripts/bench-bgp.sh $(BENCH_ARGS)
+
+## CNI benchmark: brindle (brindle-ipam on SQLite and etcd, and with host-local) and the reference
+## ptp + host-local side by side: ADD/DEL latency of 200 pods, sequential and 16 in parallel.
+bench-cni: deps
+	$(CARGO) build --release -p brindle-cni -p brindlectl --bins
+	$(CARGO) build --release -p brindle-lab --bin cni-bench
+	@scripts/bench-cni.sh $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean
