@@ -9,13 +9,11 @@ use crate::error::{Cause, Error};
 use crate::route::{Route, RouteFilter};
 use crate::route_msg::{self, RTM_NEWROUTE, Write};
 use crate::socket::{RECV_BUFFER, Socket};
-use crate::wire::{self, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR};
+use crate::wire::{self, NLMSG_ERROR};
 
 /// Route changes sent to the kernel in one datagram at most (their answers, even errors that
 /// quote the request, stay far below the socket's receive queue).
 const BATCH: usize = 64;
-/// Dumps interrupted by a concurrent change (`NLM_F_DUMP_INTR`) are retried this often.
-const DUMP_ATTEMPTS: usize = 3;
 
 /// One change to the routing table, for [`Netlink::apply`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,55 +223,12 @@ impl Netlink {
 
     /// The routes that pass `filter`, from a dump of the kernel's tables.
     pub fn routes(&mut self, filter: &RouteFilter) -> Result<Vec<Route>, Error> {
-        for _ in 0..DUMP_ATTEMPTS {
-            if let Some(routes) = self.dump_once(filter)? {
-                return Ok(routes);
-            }
-        }
-        Err(Error::new(
+        self.dump(
             "dumping routes",
-            Cause::Invalid(format!(
-                "the tables changed during each of {DUMP_ATTEMPTS} attempts"
-            )),
-        ))
-    }
-
-    /// One dump; `None` when the kernel says it was interrupted by a change.
-    fn dump_once(&mut self, filter: &RouteFilter) -> Result<Option<Vec<Route>>, Error> {
-        let fail = |c| Error::new("dumping routes", c);
-        let seq = self.next_seq(1);
-        self.socket
-            .send(&route_msg::dump_routes(filter.ipv4, seq))
-            .map_err(|e| fail(io_cause(e)))?;
-        let mut routes = Vec::new();
-        let mut interrupted = false;
-        loop {
-            let len = self
-                .socket
-                .recv(&mut self.buf)
-                .map_err(|e| fail(io_cause(e)))?;
-            for m in wire::messages(&self.buf[..len]) {
-                let m = m.map_err(|e| fail(Cause::Malformed(e.0)))?;
-                if m.seq != seq {
-                    continue;
-                }
-                interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
-                match m.kind {
-                    NLMSG_DONE => return Ok((!interrupted).then_some(routes)),
-                    NLMSG_ERROR => match wire::error_code(m.payload) {
-                        Ok(0) => {}
-                        Ok(code) => return Err(fail(Cause::Kernel(code.saturating_neg()))),
-                        Err(e) => return Err(fail(Cause::Malformed(e.0))),
-                    },
-                    RTM_NEWROUTE => {
-                        let parsed = route_msg::parse_route(m.payload)
-                            .map_err(|e| fail(Cause::Malformed(e.0)))?;
-                        routes.extend(parsed.filter(|r| filter.matches(r)));
-                    }
-                    _ => {}
-                }
-            }
-        }
+            |seq| route_msg::dump_routes(filter.ipv4, seq),
+            RTM_NEWROUTE,
+            |payload| Ok(route_msg::parse_route(payload)?.filter(|r| filter.matches(r))),
+        )
     }
 
     /// The index of the interface called `name` in this handle's namespace.

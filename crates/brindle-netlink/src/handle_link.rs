@@ -68,7 +68,7 @@ impl Netlink {
 
     /// Sends a dump request (built by `build` from a sequence number) and collects the
     /// messages of type `kind` that `parse` keeps; retried when a change interrupts it.
-    fn dump<T>(
+    pub(crate) fn dump<T>(
         &mut self,
         doing: &str,
         build: impl Fn(u32) -> Vec<u8>,

@@ -17,17 +17,8 @@ const PREFIX: &str = "brcni-t";
 /// Where the reference plugins are (Debian's containernetworking-plugins).
 pub const REFERENCE: &str = "/usr/lib/cni";
 
-/// Whether this process runs as root.
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
-}
+/// Whether this process runs as root (network namespaces need it).
+pub use brindle_lab::is_root;
 
 /// Skips a test when not root; fails it when the reference plugins are missing.
 #[macro_export]

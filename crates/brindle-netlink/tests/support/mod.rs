@@ -9,16 +9,7 @@ use std::process::Command;
 const PREFIX: &str = "brnl-t";
 
 /// Whether this process runs as root (network namespaces need it).
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
-}
+pub use brindle_lab::is_root;
 
 /// Skips a test (with a message) when not run as root.
 #[macro_export]
