@@ -262,8 +262,10 @@ fn add(call: &Call<'_>, host_veth: String, crash_after_ipam: bool) -> Result<Val
         Some(_) => Some(call.node()?),
         None => None,
     };
+    let mut timing = Timing::from_env();
     let mut ipam = call.ipam()?;
     let assigned = ipam.assign()?;
+    timing.mark("ipam");
     if crash_after_ipam {
         std::process::abort();
     }
@@ -276,7 +278,10 @@ fn add(call: &Call<'_>, host_veth: String, crash_after_ipam: bool) -> Result<Val
         ips: ips.clone(),
     };
     let made = match pod.add() {
-        Ok(made) => made,
+        Ok(made) => {
+            timing.mark("datapath");
+            made
+        }
         Err(e) => {
             // The address allocated above goes back; the data path undid itself.
             let undo = ipam.release().err();
@@ -313,6 +318,7 @@ fn add(call: &Call<'_>, host_veth: String, crash_after_ipam: bool) -> Result<Val
                 e.with_details(undo.join("; "))
             });
         }
+        timing.mark("endpoint");
     }
     let mut routes = Vec::new();
     if ips.iter().any(IpAddr::is_ipv4) {
@@ -378,6 +384,31 @@ fn check(call: &Call<'_>, host_veth: String) -> Result<(), CniError> {
         ips: prev.ips.iter().map(|i| i.addr).collect(),
     };
     datapath::check(&pod).map_err(|e| CniError::new(ERR_CHECK, e))
+}
+
+/// Phase durations of one call on stderr, when `BRINDLE_CNI_TIMING` is set (a developer's
+/// aid for the ADD latency; runtimes ignore a plugin's stderr).
+struct Timing {
+    last: Option<std::time::Instant>,
+}
+
+impl Timing {
+    fn from_env() -> Timing {
+        Timing {
+            last: std::env::var_os("BRINDLE_CNI_TIMING").map(|_| std::time::Instant::now()),
+        }
+    }
+
+    fn mark(&mut self, phase: &str) {
+        if let Some(last) = self.last {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "brindle: {phase} {:.2} ms",
+                (now - last).as_secs_f64() * 1e3
+            );
+            self.last = Some(now);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::{Result, StoreError};
@@ -94,6 +95,7 @@ pub(crate) fn connect(path: &Path, busy_timeout: Duration, create: bool) -> Resu
         }
     })?;
     conn.busy_timeout(busy_timeout).map_err(|e| fail("", &e))?;
+    keep_wal_on_close(&conn).map_err(|e| fail("", &e))?;
     let deadline = Instant::now() + busy_timeout;
     // Switching to WAL needs a moment of exclusive access; SQLite does not always run the busy
     // handler for it, so retry while other processes hold the file.
@@ -138,7 +140,17 @@ pub(crate) fn connect_reader(path: &Path, busy_timeout: Duration) -> rusqlite::R
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(busy_timeout)?;
+    keep_wal_on_close(&conn)?;
     Ok(conn)
+}
+
+/// By default the last connection to close checkpoints the WAL into the database (with fsyncs)
+/// and deletes it, and the next one to open creates it again: a short-lived process such as
+/// the CNI plugin paid for both on every call. The WAL is checkpointed automatically as it
+/// grows (every 1000 pages) instead.
+fn keep_wal_on_close(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map(|_| ())
 }
 
 /// The schema version recorded in the file, `None` for a file without the schema.
