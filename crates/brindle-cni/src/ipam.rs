@@ -127,13 +127,21 @@ impl<'a> Delegate<'a> {
             .spawn()
             .map_err(|e| fail(format!("running {}: {e}", bin.display())))?;
         let input = serde_json::to_vec(stdin).map_err(|e| fail(e.to_string()))?;
-        if let Some(mut s) = child.stdin.take() {
-            s.write_all(&input)
-                .map_err(|e| fail(format!("writing its stdin: {e}")))?;
-        }
+        // The pipe is closed (EOF for the plugin) at the end of this statement.
+        let written = match child.stdin.take() {
+            Some(mut s) => s.write_all(&input),
+            None => Ok(()),
+        };
         let out = child
             .wait_with_output()
             .map_err(|e| fail(format!("waiting for it: {e}")))?;
+        // A plugin that answers before reading all of its input (refusing the configuration's
+        // version, say) closes the pipe on us: its answer is what counts, not the broken pipe.
+        if let Err(e) = written
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            return Err(fail(format!("writing its stdin: {e}")));
+        }
         if out.status.success() {
             return Ok(out.stdout);
         }
