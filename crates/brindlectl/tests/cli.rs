@@ -2,155 +2,16 @@
 //! manifests applied and read back, the calicoctl tables, and every kind of bad input.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
+mod support;
+
+use support::{Env, check_failure, isolate};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use brindle_store::testing::EtcdProcess;
 use serde_json::Value;
-
-/// A datastore for one test and the flags that select it.
-struct Env {
-    dir: tempfile::TempDir,
-    flags: Vec<String>,
-    _etcd: Option<EtcdProcess>,
-}
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Env {
-    fn sqlite() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("datastore.db");
-        let flags = vec![
-            "--datastore-type".into(),
-            "sqlite".into(),
-            "--datastore-path".into(),
-            db.display().to_string(),
-        ];
-        Env {
-            dir,
-            flags,
-            _etcd: None,
-        }
-    }
-
-    fn etcd() -> Env {
-        let etcd = EtcdProcess::start()
-            .expect("etcd starts (run `make test`, which installs etcd-server)");
-        let flags = vec![
-            "--datastore-type".into(),
-            "etcdv3".into(),
-            "--etcd-endpoints".into(),
-            etcd.endpoint(),
-        ];
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            flags,
-            _etcd: Some(etcd),
-        }
-    }
-
-    fn run_with(&self, args: &[&str], stdin: Option<&str>, flags: bool) -> Out {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brindlectl"));
-        for v in [
-            "DATASTORE_TYPE",
-            "DATASTORE_PATH",
-            "ETCD_ENDPOINTS",
-            "ETCD_USERNAME",
-            "ETCD_PASSWORD",
-        ] {
-            cmd.env_remove(v);
-        }
-        cmd.args(args);
-        if flags {
-            cmd.args(&self.flags);
-        }
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        let o = child.wait_with_output().unwrap();
-        Out {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        self.run_with(args, None, true)
-    }
-
-    /// Runs a command that must succeed; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(o.code, Some(0), "brindlectl {args:?} failed: {}", o.stderr);
-        o.stdout
-    }
-
-    /// Runs a command that must fail with exit code 1 and exactly one line on stderr.
-    fn fail(&self, args: &[&str]) -> String {
-        check_failure(self.run(args), args)
-    }
-
-    fn file(&self, name: &str, content: &str) -> String {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, content).unwrap();
-        p.display().to_string()
-    }
-}
-
-/// Keeps the caller's environment and the machine's config file out of a test run.
-fn isolate(cmd: &mut Command) {
-    for v in [
-        "DATASTORE_TYPE",
-        "DATASTORE_PATH",
-        "ETCD_ENDPOINTS",
-        "ETCD_CA_CERT_FILE",
-        "ETCD_CERT_FILE",
-        "ETCD_KEY_FILE",
-        "ETCD_USERNAME",
-        "ETCD_PASSWORD",
-    ] {
-        cmd.env_remove(v);
-    }
-    cmd.env("BRINDLECTL_CONFIG", "/nonexistent/brindlectl.cfg");
-}
-
-fn check_failure(o: Out, args: &[&str]) -> String {
-    assert_eq!(
-        o.code,
-        Some(1),
-        "brindlectl {args:?} should fail with 1; stdout: {}",
-        o.stdout
-    );
-    assert_eq!(o.stdout, "", "nothing on stdout for a failure");
-    assert_eq!(
-        o.stderr.lines().count(),
-        1,
-        "one-line error, got: {:?}",
-        o.stderr
-    );
-    assert!(o.stderr.starts_with("brindlectl: "), "{}", o.stderr);
-    o.stderr.trim_end().to_string()
-}
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,9 +3,10 @@
 //! assertions are on what the binary prints and on the datastore afterwards.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use brindle_api::Kind;
@@ -15,106 +16,34 @@ use brindle_api::resources::node::NodeSpec;
 use brindle_api::resources::workload_endpoint::WorkloadEndpointSpec;
 use brindle_client::Client;
 use brindle_ipam::{AssignRequest, CheckOptions, Ipam, Report};
-use brindle_store::testing::EtcdProcess;
-use brindle_store::{Datastore, DatastoreConfig, SqliteConfig};
+use brindle_store::Datastore;
 
-/// A datastore for one test, the flags that select it, and a connection for the setup.
+/// The shared test datastore ([`support::Env`]) plus a connection for the setup.
 struct Env {
-    dir: tempfile::TempDir,
-    flags: Vec<String>,
+    base: support::Env,
     store: Arc<dyn Datastore>,
-    _etcd: Option<EtcdProcess>,
 }
 
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+impl std::ops::Deref for Env {
+    type Target = support::Env;
+
+    fn deref(&self) -> &support::Env {
+        &self.base
+    }
 }
 
 impl Env {
     fn sqlite() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("datastore.db");
-        let store = brindle_store::open(&DatastoreConfig::Sqlite(SqliteConfig::new(&db))).unwrap();
-        Env {
-            flags: vec![
-                "--datastore-type".into(),
-                "sqlite".into(),
-                "--datastore-path".into(),
-                db.display().to_string(),
-            ],
-            dir,
-            store,
-            _etcd: None,
-        }
+        Env::with(support::Env::sqlite())
     }
 
     fn etcd() -> Env {
-        let etcd = EtcdProcess::start()
-            .expect("etcd starts (run `make test`, which installs etcd-server)");
-        let store = brindle_store::open(&DatastoreConfig::Etcd(etcd.config())).unwrap();
-        Env {
-            flags: vec![
-                "--datastore-type".into(),
-                "etcdv3".into(),
-                "--etcd-endpoints".into(),
-                etcd.endpoint(),
-            ],
-            dir: tempfile::tempdir().unwrap(),
-            store,
-            _etcd: Some(etcd),
-        }
+        Env::with(support::Env::etcd())
     }
 
-    fn run(&self, args: &[&str]) -> Out {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brindlectl"));
-        for v in [
-            "DATASTORE_TYPE",
-            "DATASTORE_PATH",
-            "ETCD_ENDPOINTS",
-            "ETCD_CA_CERT_FILE",
-            "ETCD_CERT_FILE",
-            "ETCD_KEY_FILE",
-            "ETCD_USERNAME",
-            "ETCD_PASSWORD",
-        ] {
-            cmd.env_remove(v);
-        }
-        cmd.env("BRINDLECTL_CONFIG", "/nonexistent/brindlectl.cfg");
-        cmd.args(args).args(&self.flags).stdin(Stdio::null());
-        let o = cmd.output().unwrap();
-        Out {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-
-    /// Runs a command that must succeed; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(o.code, Some(0), "brindlectl {args:?} failed: {}", o.stderr);
-        o.stdout
-    }
-
-    /// Runs a command that must fail with exit code 1 and one line on stderr; returns it.
-    fn fail(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(
-            o.code,
-            Some(1),
-            "{args:?} should fail; stdout: {}",
-            o.stdout
-        );
-        assert_eq!(o.stdout, "", "nothing on stdout for a failure");
-        assert_eq!(o.stderr.lines().count(), 1, "one line: {:?}", o.stderr);
-        assert!(o.stderr.starts_with("brindlectl: "), "{}", o.stderr);
-        o.stderr.trim_end().to_string()
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
+    fn with(base: support::Env) -> Env {
+        let store = base.store();
+        Env { base, store }
     }
 
     fn client(&self) -> Client {
@@ -429,16 +358,19 @@ on_both!(bad_input_changes_nothing, |env: Env| {
 #[test]
 fn a_missing_sqlite_datastore_is_an_error() {
     let env = Env::sqlite();
-    let mut args = vec!["ipam", "show", "--datastore-path", "/nonexistent/ds.db"];
-    args.extend(["--datastore-type", "sqlite"]);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_brindlectl"));
-    cmd.env("BRINDLECTL_CONFIG", "/nonexistent/brindlectl.cfg")
-        .env_remove("DATASTORE_TYPE")
-        .env_remove("DATASTORE_PATH")
-        .args(&args);
-    let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("/nonexistent/ds.db"), "{err}");
-    drop(env);
+    // Flags only: the test's own datastore is not used.
+    let o = env.run_with(
+        &[
+            "ipam",
+            "show",
+            "--datastore-type",
+            "sqlite",
+            "--datastore-path",
+            "/nonexistent/ds.db",
+        ],
+        None,
+        false,
+    );
+    assert_eq!(o.code, Some(1));
+    assert!(o.stderr.contains("/nonexistent/ds.db"), "{}", o.stderr);
 }
