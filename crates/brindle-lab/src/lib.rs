@@ -61,7 +61,7 @@ pub use names::{DEFAULT_PREFIX, RUN_DIR};
 pub use prefix::{Family, IpPrefix};
 pub use process::{LabProcess, tail_file};
 pub use route::{KernelRoute, RouteInfo, describe_routes};
-pub use stale::{StaleReport, cleanup_stale, list_namespaces};
+pub use stale::{StaleReport, cleanup_stale, list_namespaces, remove_orphan_namespaces};
 pub use wait::{wait_for, wait_until};
 
 /// Whether this process runs as root (network namespaces need it); tests skip without it.

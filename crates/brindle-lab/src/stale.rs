@@ -117,3 +117,24 @@ pub fn cleanup_stale(prefix: &str) -> Result<StaleReport> {
     }
     Ok(report)
 }
+
+/// Deletes the namespaces named `<prefix><pid>-…` whose process `pid` is gone: what a test
+/// process that names its namespaces that way left behind when it was killed before its
+/// guards ran. Best effort; errors are ignored.
+pub fn remove_orphan_namespaces(prefix: &str) {
+    let Ok(dir) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(prefix).and_then(|r| r.split('-').next()) else {
+            continue;
+        };
+        if !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = remove_namespace(&name);
+        }
+    }
+}

@@ -50,18 +50,7 @@ pub fn ip(args: &[&str]) -> String {
 
 /// Removes namespaces of earlier test processes that are gone.
 fn remove_stale() {
-    let Ok(dir) = std::fs::read_dir("/run/netns") else {
-        return;
-    };
-    for entry in dir.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(PREFIX).and_then(|r| r.split('-').next()) else {
-            continue;
-        };
-        if !Path::new("/proc").join(pid).exists() {
-            let _ = Command::new("ip").args(["netns", "del", &name]).status();
-        }
-    }
+    brindle_lab::remove_orphan_namespaces(PREFIX);
 }
 
 /// A network namespace, deleted on drop.

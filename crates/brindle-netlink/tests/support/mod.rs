@@ -39,23 +39,9 @@ fn ip(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Removes namespaces of earlier test processes that are gone (killed before their guards ran).
+/// Removes namespaces of earlier test processes that are gone.
 fn remove_stale() {
-    let Ok(dir) = std::fs::read_dir("/run/netns") else {
-        return;
-    };
-    for entry in dir.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.split('-').next())
-        else {
-            continue;
-        };
-        if !std::path::Path::new("/proc").join(pid).exists() {
-            let _ = Command::new("ip").args(["netns", "del", &name]).status();
-        }
-    }
+    brindle_lab::remove_orphan_namespaces(PREFIX);
 }
 
 impl TestNs {
