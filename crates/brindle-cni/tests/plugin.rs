@@ -1,7 +1,8 @@
 //! The `brindle` plugin run as a runtime runs it (`ip netns exec HOST brindle`, config on
 //! stdin) with the reference `host-local` IPAM, in namespaces the tests create: pods get
 //! their addresses and routes and reach the host, DEL and failures leave nothing behind,
-//! results come in each version's format, and a chain with `portmap` and `bandwidth` runs.
+//! results come in each version's format, and a chain with `portmap`, `bandwidth` and `tuning`
+//! runs.
 //! Needs root and Debian's containernetworking-plugins.
 #![allow(clippy::unwrap_used)]
 
@@ -289,7 +290,7 @@ fn bad_input_gives_the_spec_error_and_leaves_nothing_behind() {
 }
 
 #[test]
-fn chained_with_portmap_and_bandwidth() {
+fn chained_with_portmap_bandwidth_and_tuning() {
     require_root!();
     let host = Host::new("ch");
     let pod = Pod::new("ch", "chained");
@@ -310,6 +311,11 @@ fn chained_with_portmap_and_bandwidth() {
         "runtimeConfig": {"bandwidth": {"ingressRate": 8_000_000, "ingressBurst": 100_000,
                                         "egressRate": 8_000_000, "egressBurst": 100_000}},
     });
+    // tuning sets a sysctl of the pod's namespace (net.core.somaxconn is per namespace).
+    let tuning = json!({
+        "cniVersion": "1.0.0", "name": "chain", "type": "tuning",
+        "sysctl": {"net.core.somaxconn": "777"},
+    });
     // ADD in order, each plugin given the previous one's result.
     let r1 = host.run("brindle", &pod.env("ADD"), &base.to_string()).ok();
     let r2 = host
@@ -318,7 +324,16 @@ fn chained_with_portmap_and_bandwidth() {
     let r3 = host
         .run("bandwidth", &pod.env("ADD"), &with_prev(&bandwidth, &r2))
         .ok();
-    assert_eq!(r3["ips"], r1["ips"]);
+    let r4 = host
+        .run("tuning", &pod.env("ADD"), &with_prev(&tuning, &r3))
+        .ok();
+    assert_eq!(r4["ips"], r1["ips"]);
+    assert_eq!(r4["interfaces"], r3["interfaces"]);
+    let somaxconn = pod
+        .ns
+        .exec(&["cat", "/proc/sys/net/core/somaxconn"])
+        .unwrap();
+    assert_eq!(somaxconn.trim(), "777");
     let veth = pod.host_veth();
     let qdisc = host
         .ns
@@ -331,16 +346,21 @@ fn chained_with_portmap_and_bandwidth() {
     // CHECK each with the final result; not portmap: Debian 12's portmap (1.1.1) looks for
     // its IPv4 rules in ip6tables too, so its CHECK always fails on a host with ip6tables
     // (fixed upstream in later releases).
-    for (plugin, c) in [("brindle", &base), ("bandwidth", &bandwidth)] {
-        host.run(plugin, &pod.env("CHECK"), &with_prev(c, &r3)).ok();
+    for (plugin, c) in [
+        ("brindle", &base),
+        ("bandwidth", &bandwidth),
+        ("tuning", &tuning),
+    ] {
+        host.run(plugin, &pod.env("CHECK"), &with_prev(c, &r4)).ok();
     }
     // DEL in reverse order.
     for (plugin, c) in [
+        ("tuning", &tuning),
         ("bandwidth", &bandwidth),
         ("portmap", &portmap),
         ("brindle", &base),
     ] {
-        host.run(plugin, &pod.env("DEL"), &with_prev(c, &r3)).ok();
+        host.run(plugin, &pod.env("DEL"), &with_prev(c, &r4)).ok();
     }
     let links = host.ns.ip(&["-o", "link"]);
     assert!(!links.contains("cali") && !links.contains("bwp"), "{links}");
