@@ -17,6 +17,8 @@ PACKAGES=(
   gobgpd               # BGP peers: gobgpd and the gobgp CLI
   iproute2             # ip netns / veth / bridge for the test networks
   iputils-ping         # ping between lab hosts
+  iptables             # the CNI chain test reads the NAT rules portmap writes
+  procps               # kill, used by the lab and tests to signal daemons
   containernetworking-plugins  # reference CNI plugins (host-local, portmap, bandwidth) for brindle-cni tests
 )
 
