@@ -136,92 +136,56 @@ impl Slot {
 /// An IPv4 prefix packed into the low 40 bits of a `u64` (address, then length), which sorts
 /// the way the prefixes do. Other families give 0.
 pub(crate) fn pack_v4(p: &Prefix) -> u64 {
-    K4::of(p).0
+    let addr = match p.addr() {
+        IpAddr::V4(a) => u32::from(a),
+        IpAddr::V6(_) => 0,
+    };
+    u64::from(addr) << 8 | u64::from(p.len())
 }
 
 /// The prefix packed by [`pack_v4`].
 pub(crate) fn unpack_v4(k: u64) -> Prefix {
-    K4(k & 0xff_ffff_ffff).prefix()
+    let addr = Ipv4Addr::from(((k >> 8) & 0xffff_ffff) as u32);
+    Prefix::new(IpAddr::V4(addr), (k & 0xff) as u8)
+        .expect("a packed key comes from a valid IPv4 prefix")
 }
 
-/// A table key: sorts the way prefixes do.
-trait Key: Ord + Copy {
-    fn of(p: &Prefix) -> Self;
-    fn prefix(self) -> Prefix;
+/// The IPv6 table: prefixes in order (IPv4 has its own, [`V4Table`]).
+#[derive(Debug, Default)]
+struct V6Table {
+    map: BTreeMap<Prefix, Slot>,
 }
 
-/// An IPv4 prefix packed into 40 bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct K4(u64);
-
-impl Key for K4 {
-    fn of(p: &Prefix) -> K4 {
-        let addr = match p.addr() {
-            IpAddr::V4(a) => u32::from(a),
-            IpAddr::V6(_) => 0,
-        };
-        K4(u64::from(addr) << 8 | u64::from(p.len()))
-    }
-
-    fn prefix(self) -> Prefix {
-        let addr = Ipv4Addr::from((self.0 >> 8) as u32);
-        Prefix::new(IpAddr::V4(addr), (self.0 & 0xff) as u8)
-            .expect("a packed key comes from a valid IPv4 prefix")
-    }
-}
-
-impl Key for Prefix {
-    fn of(p: &Prefix) -> Prefix {
-        *p
-    }
-
-    fn prefix(self) -> Prefix {
-        self
-    }
-}
-
-#[derive(Debug)]
-struct Table<K> {
-    map: BTreeMap<K, Slot>,
-}
-
-impl<K: Key> Table<K> {
-    fn new() -> Table<K> {
-        Table {
-            map: BTreeMap::new(),
-        }
-    }
-
+impl V6Table {
     fn get(&self, p: &Prefix) -> &[Path] {
-        self.map.get(&K::of(p)).map(Slot::as_slice).unwrap_or(&[])
+        self.map.get(p).map(Slot::as_slice).unwrap_or(&[])
     }
 
     fn set(&mut self, p: &Prefix, slot: Option<Slot>) {
-        let k = K::of(p);
         match slot {
             // One search whether the key exists or not.
             Some(slot) => {
-                self.map.insert(k, slot);
+                self.map.insert(*p, slot);
             }
             None => {
-                self.map.remove(&k);
+                self.map.remove(p);
             }
         }
     }
 
     fn after(&self, after: Option<Prefix>) -> impl Iterator<Item = (Prefix, &[Path])> {
         let start = match after {
-            Some(p) => Bound::Excluded(K::of(&p)),
+            Some(p) => Bound::Excluded(p),
             None => Bound::Unbounded,
         };
         self.map
             .range((start, Bound::Unbounded))
-            .map(|(k, s)| (k.prefix(), s.as_slice()))
+            .map(|(k, s)| (*k, s.as_slice()))
     }
 
     fn for_each_mut(&mut self, mut f: impl FnMut(Prefix, &mut [Path])) {
         for (k, s) in self.map.iter_mut() {
-            f(k.prefix(), s.as_mut_slice());
+            f(*k, s.as_mut_slice());
         }
     }
 }
@@ -230,14 +194,14 @@ impl<K: Key> Table<K> {
 #[derive(Debug)]
 pub(crate) struct Tables {
     v4: V4Table,
-    v6: Table<Prefix>,
+    v6: V6Table,
 }
 
 impl Tables {
     pub(crate) fn new() -> Tables {
         Tables {
             v4: V4Table::default(),
-            v6: Table::new(),
+            v6: V6Table::default(),
         }
     }
 
@@ -304,12 +268,12 @@ mod tests {
             .map(|s| s.parse().expect("prefix"))
             .collect();
         let mut by_key = ps.clone();
-        by_key.sort_by_key(K4::of);
+        by_key.sort_by_key(pack_v4);
         let mut by_prefix = ps.clone();
         by_prefix.sort();
         assert_eq!(by_key, by_prefix);
         for p in ps {
-            assert_eq!(K4::of(&p).prefix(), p);
+            assert_eq!(unpack_v4(pack_v4(&p)), p);
         }
     }
 
