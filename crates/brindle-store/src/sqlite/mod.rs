@@ -8,7 +8,9 @@
 //!   up to [`SqliteConfig::busy_timeout`].
 //! - Reads use connections of their own (WAL lets readers run beside a writer), so `get`, `list`
 //!   and `revision` never wait for a write, not even one of this process that is waiting for
-//!   another process's write lock.
+//!   another process's write lock. Read connections are opened when first needed; while none is
+//!   idle and no write is running, a read borrows the writer's connection, so a short-lived
+//!   process (the CNI plugin) opens one connection, not two.
 //! - Every write is also appended to an event log that watches read (see [`watch`](self)). The log
 //!   is trimmed by [`Datastore::compact`] and automatically (see [`AUTO_COMPACT_EVERY`] and
 //!   [`AUTO_COMPACT_KEEP`]).
@@ -46,8 +48,8 @@ pub struct SqliteStore {
     busy_timeout: Duration,
     /// The connection writes use, one at a time.
     writer: Mutex<Connection>,
-    /// Idle read connections. A read takes one (opening another when none is idle) and puts it
-    /// back, so reads wait neither for the writer nor for each other.
+    /// Idle read connections. A read takes one (else the writer's when it is free, else opens
+    /// another) and puts it back, so reads wait neither for a write nor for each other.
     readers: Mutex<Vec<Connection>>,
     /// The notify file, when it could be opened for writing.
     notify: Option<File>,
@@ -61,12 +63,6 @@ impl SqliteStore {
     /// `config.create` is set, fails with [`StoreError::Invalid`] otherwise.
     pub fn open(config: &SqliteConfig) -> Result<Self> {
         let writer = schema::connect(&config.path, config.busy_timeout, config.create)?;
-        let reader = schema::connect_reader(&config.path, config.busy_timeout).map_err(|e| {
-            StoreError::Backend(format!(
-                "cannot open sqlite datastore {}: {e}",
-                config.path.display()
-            ))
-        })?;
         let notify = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -77,7 +73,7 @@ impl SqliteStore {
             path: config.path.clone(),
             busy_timeout: config.busy_timeout,
             writer: Mutex::new(writer),
-            readers: Mutex::new(vec![reader]),
+            readers: Mutex::new(Vec::new()),
             notify,
         })
     }
@@ -116,8 +112,15 @@ impl SqliteStore {
             .pop();
         let mut conn = match idle {
             Some(conn) => conn,
-            None => schema::connect_reader(&self.path, self.busy_timeout)
-                .map_err(|e| self.error(&what(), e))?,
+            None => {
+                // Outside a transaction the writer's connection reads like any other; it is
+                // used only when no write holds it, so a read still never waits for a write.
+                if let Ok(mut writer) = self.writer.try_lock() {
+                    return f(&mut writer).map_err(|e| self.error(&what(), e));
+                }
+                schema::connect_reader(&self.path, self.busy_timeout)
+                    .map_err(|e| self.error(&what(), e))?
+            }
         };
         let result = f(&mut conn);
         let mut readers = self

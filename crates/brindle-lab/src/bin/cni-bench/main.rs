@@ -8,6 +8,11 @@
 //! same pods with P (default 16) calls in flight; latency p50 and p99 of each. The first case is
 //! the reference the ratios and targets compare with (ptp + host-local).
 //!
+//! The CPU time (user + system) the plugins of a case spend per sequential ADD is measured too
+//! (from this process's waited-for children, so a delegated IPAM plugin counts): with P calls
+//! started at once on C cores, the last cannot finish before P × that / C, which is printed
+//! beside the parallel target.
+//!
 //! Not a test: it prints figures and ratios, because this machine is shared and noisy.
 
 use std::io::Write;
@@ -201,6 +206,20 @@ struct Figures {
     seq_del: Vec<Duration>,
     par_add: Vec<Duration>,
     par_del: Vec<Duration>,
+    /// CPU time (user + system) of the plugin processes per sequential ADD.
+    cpu_per_add: Option<Duration>,
+}
+
+/// The CPU time (user + system) of every child process this process has waited for, from
+/// `/proc/self/stat` (fields 16 and 17, `cutime` and `cstime`, in clock ticks).
+fn children_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start with field 3, the state.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?;
+    let hz = rustix::param::clock_ticks_per_second();
+    (hz > 0).then(|| Duration::from_secs_f64(ticks as f64 / hz as f64))
 }
 
 /// Best-effort DEL of every pod of `tag`, so that a failed case leaves the namespaces clean
@@ -220,7 +239,12 @@ fn measure(o: &Opts, case: &Case) -> Res<Figures> {
         step("ADD", 1, "warm", o.warmup)?;
         step("DEL", 1, "warm", o.warmup)?;
     }
+    let cpu_before = children_cpu();
     f.seq_add = step("ADD", 1, "seq", o.pods)?;
+    f.cpu_per_add = match (cpu_before, children_cpu()) {
+        (Some(a), Some(b)) if o.pods > 0 => Some(b.saturating_sub(a) / o.pods as u32),
+        _ => None,
+    };
     f.seq_del = step("DEL", 1, "seq", o.pods)?;
     f.par_add = step("ADD", o.parallel, "par", o.pods)?;
     f.par_del = step("DEL", o.parallel, "par", o.pods)?;
@@ -313,6 +337,16 @@ fn report(o: &Opts, results: &[Option<Figures>]) {
         }
         println!();
     }
+    print!("{:<30}", "sequential ADD CPU/call");
+    for i in 0..o.cases.len() {
+        let cell = results
+            .get(i)
+            .and_then(Option::as_ref)
+            .and_then(|f| f.cpu_per_add)
+            .map_or("n/a".into(), |d| format!("{:.2}", d.as_secs_f64() * 1000.0));
+        print!(" {cell:>width$}");
+    }
+    println!();
     let Some(reference) = o.cases.first() else {
         return;
     };
@@ -357,6 +391,7 @@ fn report(o: &Opts, results: &[Option<Figures>]) {
             );
         }
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (i, c) in o.cases.iter().enumerate().skip(1) {
         let p99 = get(i, par_add, 0.99);
         println!(
@@ -365,6 +400,18 @@ fn report(o: &Opts, results: &[Option<Figures>]) {
             p99.map_or("n/a".into(), |v| format!("{v:.2} ms")),
             verdict(p99.is_some_and(|v| v < 20.0))
         );
+        if let Some(cpu) = results
+            .get(i)
+            .and_then(Option::as_ref)
+            .and_then(|f| f.cpu_per_add)
+        {
+            let cpu_ms = cpu.as_secs_f64() * 1000.0;
+            println!(
+                "  (CPU bound on {cores} cores: {} calls at once × {cpu_ms:.2} ms CPU each / {cores} = {:.1} ms before the last can finish)",
+                o.parallel,
+                o.parallel as f64 * cpu_ms / cores as f64
+            );
+        }
     }
     if o.sqlite_cases.is_empty() {
         println!(
