@@ -6,6 +6,7 @@
 //! first UPDATE after the handshake is never decoded with stale parameters.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -13,6 +14,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
+use super::info::closed_text;
 use crate::fsm::ConnId;
 use crate::model::{Message, Notification, Open, Update};
 use crate::wire::{CodecParams, DecodeError, FrameDecoder};
@@ -75,6 +77,7 @@ impl ConnHandle {
         local_open: Open,
         reports: UnboundedSender<Report>,
     ) -> ConnHandle {
+        let name = super::info::conn_name(id == ConnId::Outgoing, stream.peer_addr().ok(), peer);
         let local = stream.local_addr().ok().map(|a| match a.ip() {
             IpAddr::V6(v6) => v6
                 .to_ipv4_mapped()
@@ -89,6 +92,7 @@ impl ConnHandle {
             id,
             serial,
             tx: reports,
+            name: name.into(),
         };
         tokio::spawn(write_loop(w, wrx, report.clone()));
         let reader = tokio::spawn(read_loop(r, local_open, report));
@@ -121,6 +125,8 @@ struct Reporter {
     id: ConnId,
     serial: u64,
     tx: UnboundedSender<Report>,
+    /// The connection in words (`connection to 10.0.0.2:179`), for why it ended.
+    name: Arc<str>,
 }
 
 impl Reporter {
@@ -139,15 +145,18 @@ async fn read_loop(mut r: OwnedReadHalf, local_open: Open, report: Reporter) {
     let mut decoder = FrameDecoder::new();
     let mut params = CodecParams::default();
     let mut buf = vec![0u8; 64 * 1024];
+    let mut got_open = false;
     loop {
         let n = match r.read(&mut buf).await {
             Ok(0) => {
-                report.send(ConnEvent::Closed("connection closed by the peer".into()));
+                let text = closed_text(&report.name, !got_open, None);
+                report.send(ConnEvent::Closed(text));
                 return;
             }
             Ok(n) => n,
             Err(e) => {
-                report.send(ConnEvent::Closed(format!("connection failed: {e}")));
+                let text = closed_text(&report.name, !got_open, Some(&e));
+                report.send(ConnEvent::Closed(text));
                 return;
             }
         };
@@ -158,6 +167,7 @@ async fn read_loop(mut r: OwnedReadHalf, local_open: Open, report: Reporter) {
                 Ok(Some(msg)) => {
                     if let Message::Open(remote) = &msg {
                         params = CodecParams::negotiate(&local_open, remote);
+                        got_open = true;
                     }
                     ConnEvent::Message(msg)
                 }
@@ -202,7 +212,8 @@ async fn write_loop(mut w: OwnedWriteHalf, mut rx: UnboundedReceiver<WriterCmd>,
         match cmd {
             WriterCmd::Bytes(b) => {
                 if let Err(e) = w.write_all(&b).await {
-                    report.send(ConnEvent::Closed(format!("write failed: {e}")));
+                    let text = closed_text(&report.name, false, Some(&e));
+                    report.send(ConnEvent::Closed(format!("{text} (while writing)")));
                     return;
                 }
                 if rx.is_empty() {

@@ -5,6 +5,7 @@ mod api;
 mod config;
 mod conn;
 mod deferral;
+mod info;
 pub mod net;
 mod routes;
 mod status;

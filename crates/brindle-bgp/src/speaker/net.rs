@@ -64,6 +64,9 @@ fn describe_connect_error(dest: SocketAddr, e: &io::Error, md5: bool) -> String 
             format!("TCP connect to {dest} timed out (MD5 password mismatch suspected)")
         }
         io::ErrorKind::TimedOut => format!("TCP connect to {dest} timed out"),
+        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
+            format!("TCP connect to {dest} failed: no route to the peer ({e})")
+        }
         _ => format!("TCP connect to {dest} failed: {e}"),
     }
 }
@@ -180,5 +183,7 @@ mod tests {
         );
         let e = io::Error::from(io::ErrorKind::TimedOut);
         assert!(describe_connect_error(dest, &e, true).contains("MD5 password mismatch"));
+        let e = io::Error::from(io::ErrorKind::HostUnreachable);
+        assert!(describe_connect_error(dest, &e, false).contains("no route to the peer"));
     }
 }

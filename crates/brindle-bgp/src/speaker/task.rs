@@ -16,13 +16,12 @@ use super::api::Command;
 use super::config::{PeerConfig, SpeakerConfig};
 use super::conn::{ConnEvent, ConnHandle, Report};
 use super::deferral::Deferral;
+use super::info::{Facts, OpenSeen, peer_info};
 use super::net;
 use super::status::{NegotiatedStatus, PeerStatus, RouteUpdate};
 use super::timers::Timers;
-use crate::fsm::{
-    Action, ConnId, DownReason, Event, Negotiated, PeerFsm, State, Timer, build_open,
-};
-use crate::model::Notification;
+use crate::fsm::{Action, ConnId, Event, Negotiated, PeerFsm, State, Timer, build_open};
+use crate::model::{Message, Notification};
 use crate::rib::{LocalConfig, PeerId, Rib};
 use crate::wire::{CodecParams, FamilySet};
 
@@ -69,6 +68,8 @@ pub(crate) struct PeerRt {
     pub(crate) peer_gr: Option<crate::model::GracefulRestartCap>,
     /// Why the last connection from the peer was refused before BGP saw it (GTSM), for INFO.
     pub(crate) refused: Option<String>,
+    /// The peer's last OPEN, to explain why it was refused (INFO).
+    pub(crate) open_seen: Option<OpenSeen>,
 }
 
 impl PeerRt {
@@ -271,6 +272,7 @@ impl SpeakerTask {
             prefixes_sent: 0,
             peer_gr: None,
             refused: None,
+            open_seen: None,
         };
         self.peers.insert(ip, rt);
         self.event(ip, Event::Start);
@@ -366,6 +368,9 @@ impl SpeakerTask {
         match r.event {
             ConnEvent::Message(m) => {
                 p.messages.0 += 1;
+                if let Message::Open(o) = &m {
+                    p.open_seen = Some(OpenSeen::of(o));
+                }
                 self.event(r.peer, Event::Received(r.id, m));
             }
             ConnEvent::Malformed(n, detail) => {
@@ -552,13 +557,18 @@ impl SpeakerTask {
         self.peers
             .values()
             .map(|p| {
-                let info = match (p.state, p.fsm.last_error()) {
-                    (State::Established, _) => "Established".to_string(),
-                    (_, Some(DownReason::Stopped)) | (_, None) => {
-                        p.refused.clone().unwrap_or_default()
-                    }
-                    (_, Some(e)) => e.to_string(),
-                };
+                let info = peer_info(&Facts {
+                    state: p.state,
+                    last_error: p.fsm.last_error(),
+                    refused: p.refused.as_deref(),
+                    dest: SocketAddr::new(p.cfg.address, p.cfg.port),
+                    passive: p.cfg.passive,
+                    password: p.cfg.password.is_some(),
+                    local_as: p.fsm.config().local_as,
+                    remote_as: p.cfg.remote_as,
+                    router_id: self.cfg.router_id,
+                    open: p.open_seen,
+                });
                 PeerStatus {
                     address: p.cfg.address,
                     port: p.cfg.port,
