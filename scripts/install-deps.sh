@@ -50,6 +50,12 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# `ip route` names brindle's route protocol (81): `proto brindle`.
+if [ -d /etc/iproute2 ] && ! grep -qs '^81[[:space:]]\+brindle' /etc/iproute2/rt_protos.d/brindle.conf; then
+  $SUDO mkdir -p /etc/iproute2/rt_protos.d
+  echo "81 brindle" | $SUDO tee /etc/iproute2/rt_protos.d/brindle.conf >/dev/null
+fi
+
 # Debian's etcd-server package enables a system etcd service; brindle's tests start their own on
 # free loopback ports, so a system instance is neither needed nor in the way.
 

@@ -1,5 +1,7 @@
-//! brindle-node: the per-host agent. `brindle-node bgp --config FILE` runs only the BGP speaker.
+//! brindle-node: the per-host agent (`brindle-node run`); `brindle-node bgp --config FILE` runs
+//! only the BGP speaker.
 
+mod agent;
 mod bgp;
 mod bgp_config;
 mod control;
@@ -23,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the node agent: register this node, peer per the datastore, route pods.
+    Run(Box<agent::settings::RunArgs>),
     /// Run only the BGP speaker, configured from a file (see README).
     Bgp {
         /// The speaker's configuration (YAML).
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Cmd::Bgp { config, restarting } => rt.block_on(bgp::run(&config, restarting)),
+        Cmd::Run(args) => rt.block_on(agent::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

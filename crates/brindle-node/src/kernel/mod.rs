@@ -50,8 +50,18 @@ impl Kernel {
     /// Deletes every route of the protocol and waits for the thread to end. Call after the
     /// speaker stopped.
     pub async fn stop(self) {
+        self.finish(Cmd::Stop).await;
+    }
+
+    /// Stops installing and leaves the routes in the kernel (the node agent's stop: traffic
+    /// keeps flowing while it restarts; the next run adopts the routes and sweeps the stale).
+    pub async fn detach(self) {
+        self.finish(Cmd::Detach).await;
+    }
+
+    async fn finish(self, cmd: Cmd) {
         self.feed.abort();
-        let _ = self.tx.send(Cmd::Stop);
+        let _ = self.tx.send(cmd);
         let thread = self.thread;
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }

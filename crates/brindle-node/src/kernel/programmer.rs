@@ -20,6 +20,9 @@ pub(crate) enum Cmd {
     Sweep,
     /// The speaker stopped: delete every route of our protocol in our table, then end.
     Stop,
+    /// The agent stops for a restart: leave the routes in place (peers with graceful restart
+    /// keep ours, the next run adopts these), then end.
+    Detach,
 }
 
 /// Changes applied together at most (one netlink batch each few dozen).
@@ -43,6 +46,14 @@ impl Table for Netlink {
     }
 }
 
+/// Whether `route` is one this programmer installs: a route through gateways. Routes of the
+/// same protocol without a gateway (a pod's `dev cali… scope link` route written by the CNI
+/// plugin, a block's `blackhole`) belong to someone else and are never touched here.
+fn learned(route: &Route) -> bool {
+    matches!(&route.target, brindle_netlink::Target::NextHops(h)
+        if !h.is_empty() && h.iter().all(|n| n.gateway.is_some()))
+}
+
 fn log(msg: &str) {
     eprintln!("bgp: kernel: {msg}");
 }
@@ -64,7 +75,7 @@ impl<T: Table> Programmer<T> {
     /// until [`Programmer::sweep`].
     pub(crate) fn new(mut table: T, cfg: KernelConfig) -> Programmer<T> {
         let found = match table.routes(&RouteFilter::owned(cfg.table, cfg.protocol)) {
-            Ok(routes) => routes.into_iter().map(|r| r.dst).collect(),
+            Ok(routes) => routes.into_iter().filter(learned).map(|r| r.dst).collect(),
             Err(e) => {
                 log(&e.to_string());
                 BTreeSet::new()
@@ -164,7 +175,11 @@ impl<T: Table> Programmer<T> {
                 return;
             }
         };
-        let ops: Vec<RouteOp> = routes.into_iter().map(RouteOp::Delete).collect();
+        let ops: Vec<RouteOp> = routes
+            .into_iter()
+            .filter(learned)
+            .map(RouteOp::Delete)
+            .collect();
         let removed = self.delete(&ops);
         self.ours.clear();
         self.stale.clear();
@@ -218,6 +233,7 @@ fn serve<T: Table>(programmer: &mut Programmer<T>, rx: &Receiver<Cmd>) {
                 programmer.withdraw_all();
                 return;
             }
+            Cmd::Detach => return,
         }
         if next.is_none() {
             next = rx.recv().ok();

@@ -1,4 +1,5 @@
-//! Shared by the interop tests: a running `brindle-node bgp` in a lab host, and helpers.
+//! Shared by the interop tests: a running `brindle-node bgp` in a lab host, and helpers; the
+//! node agent and pods in [`agent`].
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::path::PathBuf;
@@ -6,6 +7,8 @@ use std::time::Duration;
 
 use brindle_bgp::speaker::{PeerStatus, RouteStatus};
 use brindle_lab::{Host, LabProcess, wait_for};
+
+pub mod agent;
 
 pub const ESTABLISH: Duration = Duration::from_secs(20);
 pub const CONVERGE: Duration = Duration::from_secs(10);

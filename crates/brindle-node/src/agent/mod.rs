@@ -1,0 +1,309 @@
+//! `brindle-node run`: the per-host agent. It registers the node, then keeps the embedded BGP
+//! speaker, the kernel's routes and the node's blackholes in step with the datastore: every
+//! datastore change (one watch) recomputes the desired peers ([`peers`]) and exports
+//! ([`export`]) and applies the difference, leaving unaffected sessions alone. Learned routes
+//! go to the kernel through [`crate::kernel`]. On SIGTERM/SIGINT the agent stops without
+//! NOTIFICATION and leaves its kernel routes in place: peers with graceful restart keep its
+//! routes for the restart time (120 s), and the next run adopts what it finds.
+
+pub mod autodetect;
+mod blackhole;
+mod export;
+mod peers;
+pub mod register;
+pub mod settings;
+mod watch;
+mod world;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use brindle_bgp::model::Prefix;
+use brindle_bgp::speaker::{PeerConfig, Speaker, SpeakerConfig};
+use brindle_client::Client;
+use brindle_netlink::{Netlink, RT_TABLE_MAIN, RouteFilter, Target};
+use brindle_store::Datastore;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::control::{self, ControlSocket};
+use crate::health::{self, Health};
+use crate::kernel::{Kernel, KernelConfig};
+use blackhole::Blackholes;
+use register::Identity;
+use settings::{IpSource, RunArgs, Settings};
+use world::World;
+
+/// How often readiness looks at the sessions.
+const HEALTH_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What needs a new speaker when it changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SpeakerKey {
+    asn: u32,
+    cluster_id: Option<std::net::Ipv4Addr>,
+    port: u16,
+}
+
+/// The running agent's moving parts.
+struct Agent {
+    me: Identity,
+    settings: Settings,
+    key: SpeakerKey,
+    speaker: Speaker,
+    kernel: Option<Kernel>,
+    _control: ControlSocket,
+    blackholes: Blackholes,
+    peers: BTreeMap<IpAddr, PeerConfig>,
+    originated: BTreeSet<Prefix>,
+    problems: Vec<String>,
+}
+
+/// Whether the kernel holds routes this agent installed in an earlier run (then this start is
+/// a restart in RFC 4724's sense).
+fn earlier_run_left_routes(protocol: u8) -> bool {
+    Netlink::open()
+        .and_then(|mut nl| nl.routes(&RouteFilter::owned(RT_TABLE_MAIN, protocol)))
+        .is_ok_and(|routes| {
+            routes.iter().any(|r| {
+                matches!(&r.target, Target::NextHops(h) if h.iter().any(|n| n.gateway.is_some()))
+            })
+        })
+}
+
+fn to_prefix(c: &brindle_api::net::Cidr) -> Option<Prefix> {
+    format!("{}/{}", c.addr(), c.prefix()).parse().ok()
+}
+
+impl Agent {
+    async fn start_speaker(
+        me: &Identity,
+        settings: &Settings,
+        key: SpeakerKey,
+        restarting: bool,
+    ) -> Result<(Speaker, Kernel, ControlSocket), String> {
+        let mut cfg = SpeakerConfig::new(key.asn, me.ipv4);
+        cfg.listen = vec![SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), key.port)];
+        cfg.cluster_id = key.cluster_id;
+        cfg.restarting = restarting;
+        let speaker = Speaker::start(cfg)
+            .await
+            .map_err(|e| format!("cannot start the BGP speaker on port {}: {e}", key.port))?;
+        let kernel = Kernel::start(
+            &speaker,
+            KernelConfig {
+                enabled: true,
+                table: RT_TABLE_MAIN,
+                protocol: settings.route_protocol,
+            },
+        )?;
+        let control = control::serve(&settings.control_socket(), speaker.clone())
+            .map_err(|e| e.to_string())?;
+        Ok((speaker, kernel, control))
+    }
+
+    /// Applies the datastore's current state.
+    async fn sync(&mut self, world: &World) {
+        let desired = peers::desired(world, &self.me.name);
+        if desired.problems != self.problems {
+            for p in &desired.problems {
+                eprintln!("node: {p}");
+            }
+            self.problems = desired.problems.clone();
+        }
+        let key = SpeakerKey {
+            asn: desired.asn,
+            cluster_id: desired.cluster_id,
+            port: desired.listen_port,
+        };
+        if key != self.key {
+            eprintln!(
+                "node: AS {} cluster ID {:?} port {}: restarting the BGP speaker",
+                key.asn, key.cluster_id, key.port
+            );
+            self.speaker.shutdown(None).await;
+            if let Some(k) = self.kernel.take() {
+                k.detach().await;
+            }
+            match Self::start_speaker(&self.me, &self.settings, key, false).await {
+                Ok((speaker, kernel, control)) => {
+                    self.speaker = speaker;
+                    self.kernel = Some(kernel);
+                    self._control = control;
+                    self.key = key;
+                    self.peers.clear();
+                    self.originated.clear();
+                }
+                Err(e) => {
+                    eprintln!("node: {e}");
+                    return;
+                }
+            }
+        }
+        let wanted: BTreeMap<IpAddr, PeerConfig> =
+            desired.peers.into_iter().map(|p| (p.address, p)).collect();
+        for addr in self.peers.keys() {
+            if !wanted.contains_key(addr) {
+                self.speaker.remove_peer(*addr);
+            }
+        }
+        for (addr, p) in &wanted {
+            if self.peers.get(addr) != Some(p) {
+                self.speaker.add_peer(p.clone());
+            }
+        }
+        self.peers = wanted;
+
+        let exports = export::compute(
+            &self.me.name,
+            &world.pools(),
+            &world.blocks(),
+            &world.affinities(),
+        );
+        let originate: BTreeSet<Prefix> = exports.originate.iter().filter_map(to_prefix).collect();
+        for p in self.originated.difference(&originate) {
+            self.speaker.withdraw(*p);
+        }
+        for p in originate.difference(&self.originated) {
+            self.speaker.originate(*p);
+        }
+        self.originated = originate;
+        self.blackholes.set(&exports.blackholes);
+    }
+
+    async fn stop(self) {
+        self.speaker.shutdown(None).await;
+        if let Some(k) = self.kernel {
+            k.detach().await;
+        }
+    }
+}
+
+fn identity(settings: &Settings) -> Result<Identity, String> {
+    let name = register::node_name(settings.nodename.as_deref(), &settings.state_dir)?;
+    let host_id = register::host_id(&settings.state_dir)?;
+    let (ipv4, prefix_len) = match &settings.ip {
+        IpSource::Explicit(ip) => {
+            // The prefix length of the interface holding it, when there is one.
+            let len = Netlink::open()
+                .and_then(|mut nl| nl.addresses(None))
+                .ok()
+                .and_then(|addrs| {
+                    addrs
+                        .into_iter()
+                        .find(|a| a.addr == IpAddr::V4(*ip))
+                        .map(|a| a.prefix_len)
+                })
+                .unwrap_or(32);
+            (*ip, len)
+        }
+        IpSource::Autodetect(method) => autodetect::detect(method)?,
+    };
+    Ok(Identity {
+        name,
+        ipv4,
+        prefix_len,
+        host_id,
+    })
+}
+
+/// Runs the agent until SIGTERM or SIGINT.
+pub async fn run(args: &RunArgs) -> Result<(), String> {
+    let settings = settings::resolve(args)?;
+    let me = identity(&settings)?;
+    let store: Arc<dyn Datastore> = brindle_store::open(&settings.datastore)
+        .map_err(|e| format!("cannot open the datastore: {e}"))?;
+    let client = Client::new(store.clone());
+    register::register(&client, &me, settings.asn, settings.default_pool.as_deref())?;
+    let mut rx = watch::spawn(store.clone())?;
+    let mut world = World::default();
+    if let Some(first) = rx.recv().await {
+        world.apply(first);
+    }
+    // Pods' packets cross this host: it routes (as Felix sets it).
+    brindle_netlink::sysctl::set("net/ipv4/ip_forward", "1")
+        .map_err(|e| format!("cannot turn on IPv4 forwarding: {e}"))?;
+    let restarting = earlier_run_left_routes(settings.route_protocol);
+    let desired = peers::desired(&world, &me.name);
+    let key = SpeakerKey {
+        asn: desired.asn,
+        cluster_id: desired.cluster_id,
+        port: desired.listen_port,
+    };
+    let (speaker, kernel, control) = Agent::start_speaker(&me, &settings, key, restarting).await?;
+    let blackholes = Blackholes::open(settings.route_protocol)?;
+    eprintln!(
+        "node: {} ({}/{}) AS {} registered{}; control socket {}",
+        me.name,
+        me.ipv4,
+        me.prefix_len,
+        key.asn,
+        if restarting {
+            ", restarting (routes of an earlier run kept)"
+        } else {
+            ""
+        },
+        settings.control_socket().display()
+    );
+    let mut agent = Agent {
+        me,
+        settings,
+        key,
+        speaker,
+        kernel: Some(kernel),
+        _control: control,
+        blackholes,
+        peers: BTreeMap::new(),
+        originated: BTreeSet::new(),
+        problems: Vec::new(),
+    };
+    agent.sync(&world).await;
+    let (health_tx, health_rx) = tokio::sync::watch::channel(Health::default());
+    let _health = match agent.settings.health {
+        Some(addr) => Some(
+            health::serve(addr, health_rx)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    // Readiness follows the sessions' states, looked at once a second.
+    let mut health_tick = tokio::time::interval(HEALTH_TICK);
+    let sig = |k| signal(k).map_err(|e| format!("cannot install signal handler: {e}"));
+    let (mut term, mut int) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?);
+    loop {
+        tokio::select! {
+            _ = health_tick.tick() => {
+                let not_established = agent
+                    .speaker
+                    .peers()
+                    .await
+                    .into_iter()
+                    .filter(|p| p.state != "Established")
+                    .map(|p| p.address)
+                    .collect();
+                health_tx.send_if_modified(|h| {
+                    let new = Health { alive: true, not_established, not_ready: None };
+                    let changed = *h != new;
+                    *h = new;
+                    changed
+                });
+            }
+            msg = rx.recv() => {
+                let Some(msg) = msg else {
+                    return Err("the datastore watch stopped".into());
+                };
+                world.apply(msg);
+                while let Ok(more) = rx.try_recv() {
+                    world.apply(more);
+                }
+                agent.sync(&world).await;
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    eprintln!("node: stopping; kernel routes stay, peers keep ours for the restart time");
+    agent.stop().await;
+    Ok(())
+}

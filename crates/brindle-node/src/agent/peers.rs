@@ -1,0 +1,34 @@
+//! Feeds the datastore's view into the peer calculation (crate brindle-peering).
+
+use brindle_peering::{Desired, Inputs, NodeView, PeerView};
+
+use super::world::World;
+
+/// The peers and speaker settings `node` should have now (with every problem found on the
+/// way: a node without a usable address, a BGPPeer with a bad selector…).
+pub fn desired(world: &World, node: &str) -> Desired {
+    let mut problems = Vec::new();
+    let nodes = world
+        .nodes()
+        .into_iter()
+        .map(|n| {
+            let (view, p) = NodeView::from_node(n);
+            problems.extend(p);
+            view
+        })
+        .collect();
+    let inputs = Inputs {
+        nodes,
+        peers: world
+            .bgp_peers()
+            .into_iter()
+            .map(PeerView::from_bgp_peer)
+            .collect(),
+        global: world.bgp_configuration("default").cloned(),
+        node_config: world.bgp_configuration(&format!("node.{node}")).cloned(),
+    };
+    let mut d = brindle_peering::compute(node, &inputs);
+    problems.append(&mut d.problems);
+    d.problems = problems;
+    d
+}

@@ -1,0 +1,80 @@
+//! The node agent on a 3-node lab: full mesh, pod routes, blackholes, mesh off and on again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use brindle_lab::{Lab, is_root};
+use support::agent::{Node, Pod};
+
+const MESH: &str = "node-to-node mesh";
+
+#[test]
+fn three_node_mesh_routes_pods_and_follows_the_mesh_setting() {
+    require_root!();
+    let lab = Lab::new().unwrap();
+    let datastore = lab.dir().join("datastore.db");
+    let hosts: Vec<_> = (1..=3)
+        .map(|i| lab.add_host(&format!("n{i}")).unwrap())
+        .collect();
+    let nodes: Vec<Node> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Node::start(h, &format!("node{}", i + 1), &datastore, &[]))
+        .collect();
+    for (i, n) in nodes.iter().enumerate() {
+        let others: Vec<_> = hosts
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, h)| (h.ipv4().into(), MESH))
+            .collect();
+        n.wait_peers(&others);
+    }
+    let pods: Vec<Pod> = nodes.iter().map(|n| Pod::add(n, "pod1")).collect();
+    // Each node: a blackhole for its own block, the others' blocks via their IPs, proto brindle.
+    for (i, n) in nodes.iter().enumerate() {
+        let own = block_of(pods[i].ip);
+        n.wait_route(&["blackhole", &own], true);
+        for (j, h) in hosts.iter().enumerate() {
+            if j != i {
+                let via = format!("via {}", h.ipv4());
+                n.wait_route(&[&block_of(pods[j].ip), &via, "proto"], true);
+            }
+        }
+    }
+    for a in &pods {
+        for b in &pods {
+            if a.ns != b.ns {
+                assert!(
+                    a.wait_ping(b.ip, true),
+                    "{} cannot reach {}\n{}",
+                    a.ns,
+                    b.ip,
+                    support::agent::dump(&nodes)
+                );
+            }
+        }
+    }
+    // Mesh off: sessions and remote routes go, cross-node pings fail.
+    nodes[0].apply(
+        "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  nodeToNodeMeshEnabled: false\n",
+    );
+    for n in &nodes {
+        n.wait_peers(&[]);
+    }
+    nodes[0].wait_route(&[&block_of(pods[1].ip), "via"], false);
+    assert!(pods[0].wait_ping(pods[1].ip, false));
+    // Mesh on again: everything back.
+    nodes[0].apply(
+        "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  nodeToNodeMeshEnabled: true\n",
+    );
+    nodes[0].wait_route(&[&block_of(pods[1].ip), "via"], true);
+    assert!(pods[0].wait_ping(pods[1].ip, true));
+    drop(pods);
+}
+
+/// The /26 block an address of the default pool belongs to.
+fn block_of(ip: std::net::Ipv4Addr) -> String {
+    let v = u32::from(ip) & !63;
+    format!("{}/26", std::net::Ipv4Addr::from(v))
+}
