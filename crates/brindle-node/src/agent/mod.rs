@@ -52,7 +52,7 @@ struct Agent {
     key: SpeakerKey,
     speaker: Speaker,
     kernel: Option<Kernel>,
-    _control: ControlSocket,
+    control: Option<ControlSocket>,
     blackholes: Blackholes,
     peers: BTreeMap<IpAddr, PeerConfig>,
     originated: BTreeSet<Prefix>,
@@ -125,11 +125,13 @@ impl Agent {
             if let Some(k) = self.kernel.take() {
                 k.detach().await;
             }
+            // The old socket's clean-up removes the path the new one listens on: first.
+            self.control = None;
             match Self::start_speaker(&self.me, &self.settings, key, false).await {
                 Ok((speaker, kernel, control)) => {
                     self.speaker = speaker;
                     self.kernel = Some(kernel);
-                    self._control = control;
+                    self.control = Some(control);
                     self.key = key;
                     self.peers.clear();
                     self.originated.clear();
@@ -251,7 +253,7 @@ pub async fn run(args: &RunArgs) -> Result<(), String> {
         key,
         speaker,
         kernel: Some(kernel),
-        _control: control,
+        control: Some(control),
         blackholes,
         peers: BTreeMap::new(),
         originated: BTreeSet::new(),

@@ -19,7 +19,13 @@ pub struct World {
     pub revision: i64,
 }
 
+/// Keys under the root that hold no resource (bookkeeping such as the pool guard).
+const META_PREFIX: &str = "/brindle/v3/meta/";
+
 fn decode(kv: &KeyValue) -> Option<Resource> {
+    if kv.key.starts_with(META_PREFIX) {
+        return None;
+    }
     match brindle_client::decode(kv) {
         Ok(r) => Some(r),
         Err(e) => {

@@ -30,12 +30,19 @@ fn bin(name: &str) -> PathBuf {
 impl Node {
     /// Starts the agent for `name` in `host`, on the SQLite datastore `datastore`.
     pub fn start(host: &Host, name: &str, datastore: &Path, extra: &[&str]) -> Node {
+        let mut n = Node::start_stopped(host, name, datastore, extra);
+        n.spawn();
+        n
+    }
+
+    /// The node of [`Node::start`] without its agent running yet.
+    pub fn start_stopped(host: &Host, name: &str, datastore: &Path, extra: &[&str]) -> Node {
         // Like a real host, a default route (here onto the segment): the pods' gateway
         // 169.254.1.1 is answered by proxy ARP only when the host has a route to it.
         host.run("ip", &["route", "replace", "default", "dev", "eth0"])
             .expect("default route");
         let dir = host.dir().join("node");
-        let mut n = Node {
+        Node {
             name: name.into(),
             host: host.clone(),
             process: None,
@@ -43,18 +50,16 @@ impl Node {
             state_dir: dir.join("state"),
             run_dir: dir.join("run"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
-        n.spawn();
-        n
+        }
     }
 
     fn args(&self) -> Vec<String> {
-        let mut a: Vec<String> = vec![
-            "run".into(),
-            "--nodename".into(),
-            self.name.clone(),
-            "--ip".into(),
-            self.host.ipv4().to_string(),
+        let mut a: Vec<String> = vec!["run".into(), "--nodename".into(), self.name.clone()];
+        // An --ip in `extra` replaces the host's own address.
+        if !self.extra.iter().any(|x| x == "--ip") {
+            a.extend(["--ip".into(), self.host.ipv4().to_string()]);
+        }
+        a.extend([
             "--state-dir".into(),
             self.state_dir.display().to_string(),
             "--run-dir".into(),
@@ -63,7 +68,7 @@ impl Node {
             "sqlite".into(),
             "--datastore-path".into(),
             self.datastore.display().to_string(),
-        ];
+        ]);
         a.extend(self.extra.iter().cloned());
         a
     }
