@@ -235,8 +235,13 @@ pub(crate) fn render(host: &Host, config: &BgpConfig, dir: &std::path::Path) -> 
     let _ = writeln!(c, "log \"{}\" all;", dir.join("bird.log").display());
     let _ = writeln!(c, "protocol device {{ scan time 10; }}");
     // Connected routes resolve the next hops of iBGP and multihop sessions (BIRD resolves them
-    // recursively); they are not exported.
-    let _ = writeln!(c, "protocol direct {CONNECTED} {{ ipv4; ipv6; }}");
+    // recursively); they are not exported. Not those of `lo`: an address put there to be
+    // originated (a service VIP) would otherwise be preferred over its static route and never
+    // advertised.
+    let _ = writeln!(
+        c,
+        "protocol direct {CONNECTED} {{ ipv4; ipv6; interface \"-lo\", \"*\"; }}"
+    );
     for family in [Family::V4, Family::V6] {
         let w = family.word();
         let _ = writeln!(c, "protocol static originate{} {{", &w[3..]);

@@ -90,54 +90,6 @@ fn route_reflector_chosen_by_label_restores_connectivity_without_the_mesh() {
     );
 }
 
-/// A continuous ping (every 10 ms) from a pod, counted when stopped.
-struct Ping(std::process::Child);
-
-impl Ping {
-    fn start(pod: &Pod, to: std::net::Ipv4Addr) -> Ping {
-        Ping(
-            std::process::Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    &pod.ns,
-                    "ping",
-                    "-i",
-                    "0.01",
-                    "-W",
-                    "1",
-                    &to.to_string(),
-                ])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    }
-
-    /// Stops it; returns (sent, received).
-    fn stop(self) -> (u64, u64) {
-        let pid = self.0.id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status();
-        let out = self.0.wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let line = text
-            .lines()
-            .find(|l| l.contains("packets transmitted"))
-            .unwrap_or_else(|| panic!("no ping summary in {text}"));
-        let num = |word: &str| -> u64 {
-            line.split(',')
-                .find(|p| p.contains(word))
-                .and_then(|p| p.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("{word} in {line}"))
-        };
-        (num("transmitted"), num("received"))
-    }
-}
-
 #[test]
 fn agent_restart_loses_no_packet() {
     require_root!();
@@ -147,7 +99,7 @@ fn agent_restart_loses_no_packet() {
     let a = Pod::add(&nodes[0], "pod1");
     let b = Pod::add(&nodes[1], "pod1");
     assert!(a.wait_ping(b.ip, true), "{}", dump(&nodes));
-    let ping = Ping::start(&a, b.ip);
+    let ping = support::ping::Ping::start(&a, b.ip);
     std::thread::sleep(Duration::from_millis(500)); // traffic before the restart
     for n in nodes.iter_mut() {
         // SIGTERM: the agent leaves its routes; its peer keeps ours (graceful restart).

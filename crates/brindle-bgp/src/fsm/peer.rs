@@ -243,10 +243,18 @@ impl PeerFsm {
 
     fn accepted(&mut self, out: &mut Vec<Action>) {
         // Idle refuses connections (RFC 4271 §8.2.2), and so does a peer with a session up.
-        if !self.started || self.holding || self.incoming.is_some() || self.established().is_some()
-        {
+        if !self.started || self.incoming.is_some() || self.established().is_some() {
             out.push(Action::Refuse);
             return;
+        }
+        // Backing off after an error (the IdleHold wait), a started peer still takes the other
+        // side's connection. Refusing it, as RFC 4271's optional DampPeerOscillations would,
+        // lets two speakers that both back off lock each other out: each one's retry lands in
+        // the other's wait, and the waits double (seen when one side restarts: its peers
+        // back off after the drop, its first connects are refused, it backs off in turn).
+        if self.holding {
+            self.holding = false;
+            out.push(Action::StopTimer(Timer::IdleHold));
         }
         self.open_conn(ConnId::Incoming, out);
     }

@@ -200,8 +200,6 @@ fn hold_timer_expiry_and_backoff_doubles_to_the_maximum() {
         f.last_error().map(ToString::to_string).as_deref(),
         Some("hold timer expired")
     );
-    // Incoming connections are refused while backing off.
-    assert_eq!(f.handle(Event::Accepted), vec![Action::Refuse]);
     // Each consecutive failure doubles the wait: 5, 10, 20, 30, 30 s.
     let mut waits = Vec::new();
     for _ in 0..5 {
@@ -218,6 +216,21 @@ fn hold_timer_expiry_and_backoff_doubles_to_the_maximum() {
         }));
     }
     assert_eq!(waits, vec![10, 20, 30, 30, 30]);
+}
+
+#[test]
+fn backing_off_still_takes_the_peers_connection() {
+    let mut f = established();
+    f.handle(Event::TimerExpired(Timer::Hold(ConnId::Outgoing)));
+    let a = f.handle(Event::Accepted);
+    assert!(a.contains(&Action::StopTimer(Timer::IdleHold)), "{a:?}");
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Send(ConnId::Incoming, Message::Open(_)))),
+        "{a:?}"
+    );
+    // The wait is over: its timer firing late starts nothing.
+    assert!(f.handle(Event::TimerExpired(Timer::IdleHold)).is_empty());
 }
 
 #[test]

@@ -98,6 +98,9 @@ impl Rib {
         }
         let a = &path.attrs;
         let (source, source_id) = self.source(path)?;
+        if t.info.originated_only && source != Source::Local {
+            return None;
+        }
         // RFC 1997: NO_ADVERTISE: "All routes received carrying a communities attribute
         // containing this value MUST NOT be advertised to other BGP peers."
         if a.has_community(Community::NO_ADVERTISE) {

@@ -117,6 +117,8 @@ pub struct PeerInfo {
     pub export: Policy,
     /// Keep the peer's routes (stale) when the session goes down (RFC 4724 helper).
     pub graceful_restart: bool,
+    /// Only locally originated routes are exported to this peer.
+    pub originated_only: bool,
 }
 
 impl PeerInfo {
@@ -136,6 +138,7 @@ impl PeerInfo {
             import: Policy::default(),
             export: Policy::default(),
             graceful_restart: true,
+            originated_only: false,
         }
     }
 }

@@ -96,6 +96,10 @@ pub struct PeerConfig {
     pub import: Policy,
     /// Filters applied to routes sent to the peer.
     pub export: Policy,
+    /// Send this peer only the routes this speaker originates, never ones it learned (the node
+    /// agent's rule for peers outside the cluster: each node advertises its own blocks, so a
+    /// router outside never sends a pod's traffic through another node).
+    pub export_originated_only: bool,
 }
 
 impl PeerConfig {
@@ -123,6 +127,7 @@ impl PeerConfig {
             kind: String::new(),
             import: Policy::default(),
             export: Policy::default(),
+            export_originated_only: false,
         }
     }
 
@@ -160,6 +165,7 @@ impl PeerConfig {
         info.graceful_restart = self.graceful_restart;
         info.import = self.import.clone();
         info.export = self.export.clone();
+        info.originated_only = self.export_originated_only;
         info
     }
 
@@ -172,6 +178,7 @@ impl PeerConfig {
             max_prefixes: None,
             import: Policy::default(),
             export: Policy::default(),
+            export_originated_only: false,
             ..p.clone()
         };
         strip(self) != strip(new)

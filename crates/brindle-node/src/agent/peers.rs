@@ -1,5 +1,8 @@
 //! Feeds the datastore's view into the peer calculation (crate brindle-peering).
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
 use brindle_peering::{Desired, Inputs, NodeView, PeerView};
 
 use super::world::World;
@@ -28,6 +31,17 @@ pub fn desired(world: &World, node: &str) -> Desired {
         node_config: world.bgp_configuration(&format!("node.{node}")).cloned(),
     };
     let mut d = brindle_peering::compute(node, &inputs);
+    // Peers outside the cluster (routers) hear only this node's own blocks: each block reaches
+    // them from its node, never through another one.
+    let members: BTreeSet<IpAddr> = inputs
+        .nodes
+        .iter()
+        .flat_map(|n| [n.ipv4.map(IpAddr::V4), n.ipv6.map(IpAddr::V6)])
+        .flatten()
+        .collect();
+    for p in &mut d.peers {
+        p.export_originated_only = !members.contains(&p.address);
+    }
     problems.append(&mut d.problems);
     d.problems = problems;
     d

@@ -10,12 +10,70 @@ use brindle_lab::{Host, LabProcess, wait_for};
 /// How long sessions may take to come up.
 pub const UP: Duration = Duration::from_secs(30);
 
+/// Where a lab's nodes keep their datastore.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// A SQLite file every node opens.
+    Sqlite(PathBuf),
+    /// An etcd endpoint (`http://10.x.y.z:2379`).
+    Etcd(String),
+}
+
+impl Store {
+    /// brindle-node's and brindlectl's flags for it.
+    pub fn flags(&self) -> Vec<String> {
+        match self {
+            Store::Sqlite(p) => vec![
+                "--datastore-type".into(),
+                "sqlite".into(),
+                "--datastore-path".into(),
+                p.display().to_string(),
+            ],
+            Store::Etcd(url) => vec![
+                "--datastore-type".into(),
+                "etcdv3".into(),
+                "--etcd-endpoints".into(),
+                url.clone(),
+            ],
+        }
+    }
+
+    /// The CNI network configuration's fields for it.
+    pub fn cni_fields(&self) -> String {
+        match self {
+            Store::Sqlite(p) => format!(
+                r#""datastore_type":"sqlite","datastore_path":"{}""#,
+                p.display()
+            ),
+            Store::Etcd(url) => format!(r#""datastore_type":"etcdv3","etcd_endpoints":"{url}""#),
+        }
+    }
+}
+
+impl From<&Path> for Store {
+    fn from(p: &Path) -> Store {
+        Store::Sqlite(p.to_path_buf())
+    }
+}
+
+impl From<&PathBuf> for Store {
+    fn from(p: &PathBuf) -> Store {
+        Store::Sqlite(p.clone())
+    }
+}
+
+impl From<PathBuf> for Store {
+    fn from(p: PathBuf) -> Store {
+        Store::Sqlite(p)
+    }
+}
+
 /// One node: its host namespace and its agent.
 pub struct Node {
     pub name: String,
     pub host: Host,
     pub process: Option<LabProcess>,
-    pub datastore: PathBuf,
+    pub datastore: Store,
     pub state_dir: PathBuf,
     pub run_dir: PathBuf,
     pub extra: Vec<String>,
@@ -29,14 +87,19 @@ fn bin(name: &str) -> PathBuf {
 
 impl Node {
     /// Starts the agent for `name` in `host`, on the SQLite datastore `datastore`.
-    pub fn start(host: &Host, name: &str, datastore: &Path, extra: &[&str]) -> Node {
+    pub fn start(host: &Host, name: &str, datastore: impl Into<Store>, extra: &[&str]) -> Node {
         let mut n = Node::start_stopped(host, name, datastore, extra);
         n.spawn();
         n
     }
 
     /// The node of [`Node::start`] without its agent running yet.
-    pub fn start_stopped(host: &Host, name: &str, datastore: &Path, extra: &[&str]) -> Node {
+    pub fn start_stopped(
+        host: &Host,
+        name: &str,
+        datastore: impl Into<Store>,
+        extra: &[&str],
+    ) -> Node {
         // Like a real host, a default route (here onto the segment): the pods' gateway
         // 169.254.1.1 is answered by proxy ARP only when the host has a route to it.
         host.run("ip", &["route", "replace", "default", "dev", "eth0"])
@@ -46,7 +109,7 @@ impl Node {
             name: name.into(),
             host: host.clone(),
             process: None,
-            datastore: datastore.to_path_buf(),
+            datastore: datastore.into(),
             state_dir: dir.join("state"),
             run_dir: dir.join("run"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -64,11 +127,8 @@ impl Node {
             self.state_dir.display().to_string(),
             "--run-dir".into(),
             self.run_dir.display().to_string(),
-            "--datastore-type".into(),
-            "sqlite".into(),
-            "--datastore-path".into(),
-            self.datastore.display().to_string(),
         ]);
+        a.extend(self.datastore.flags());
         a.extend(self.extra.iter().cloned());
         a
     }
@@ -157,13 +217,8 @@ impl Node {
 
     /// `brindlectl` with this node's datastore, run in the node's namespace.
     pub fn ctl(&self, args: &[&str]) -> String {
-        let mut all = vec![
-            "--datastore-type",
-            "sqlite",
-            "--datastore-path",
-            self.datastore.to_str().expect("path"),
-        ];
-        // Global flags go after the subcommand for clap's `global = true`; both orders work.
+        let flags = self.datastore.flags();
+        let mut all: Vec<&str> = flags.iter().map(String::as_str).collect();
         all.extend_from_slice(args);
         let bin = bin("brindlectl");
         let out = self
@@ -185,6 +240,33 @@ impl Node {
         self.ctl(&["apply", "-f", file.to_str().expect("path")]);
     }
 
+    /// `brindlectl bgp routes` of the node's speaker.
+    pub fn bgp_routes(&self) -> String {
+        let sock = self.run_dir.join("node.sock");
+        let peers: Vec<String> = self
+            .peers()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} rx {} tx {}",
+                    p.address, p.state, p.prefixes_received, p.prefixes_sent
+                )
+            })
+            .collect();
+        std::process::Command::new(bin("brindlectl"))
+            .args(["bgp", "routes", "--socket", sock.to_str().expect("path")])
+            .output()
+            .map(|o| {
+                format!(
+                    "{}{}{}",
+                    peers.join("\n"),
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                )
+            })
+            .unwrap_or_default()
+    }
+
     /// The node's kernel routes (`ip route` lines).
     pub fn routes(&self) -> String {
         self.host.run("ip", &["route"]).unwrap_or_default()
@@ -201,7 +283,7 @@ impl Node {
         });
         assert!(
             ok.is_some(),
-            "{}: route {parts:?} {} in:\n{}\n{}",
+            "{}: route {parts:?} {} in:\n{}\nBGP:\n{}\n{}",
             self.name,
             if present {
                 "never appeared"
@@ -209,6 +291,7 @@ impl Node {
                 "never left"
             },
             self.routes(),
+            self.bgp_routes(),
             self.log()
         );
     }
@@ -234,9 +317,9 @@ impl Pod {
             .expect("ip netns add");
         assert!(ok.success());
         let conf = format!(
-            r#"{{"cniVersion":"1.0.0","name":"k8s-pod-network","type":"brindle","nodename":"{}","datastore_type":"sqlite","datastore_path":"{}","state_dir":"{}","ipam":{{"type":"brindle-ipam"}}}}"#,
+            r#"{{"cniVersion":"1.0.0","name":"k8s-pod-network","type":"brindle","nodename":"{}",{},"state_dir":"{}","ipam":{{"type":"brindle-ipam"}}}}"#,
             node.name,
-            node.datastore.display(),
+            node.datastore.cni_fields(),
             node.state_dir.display()
         );
         let env = vec![

@@ -9,6 +9,7 @@ use brindle_bgp::speaker::{PeerStatus, RouteStatus};
 use brindle_lab::{Host, LabProcess, wait_for};
 
 pub mod agent;
+pub mod ping;
 
 pub const ESTABLISH: Duration = Duration::from_secs(20);
 pub const CONVERGE: Duration = Duration::from_secs(10);
