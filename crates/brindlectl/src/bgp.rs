@@ -16,12 +16,13 @@ use crate::table::render_boxed;
 pub fn run(socket: &Path, what: &BgpCommand) -> Result<String, String> {
     match what {
         BgpCommand::Peers => {
-            let peers: Vec<PeerStatus> = ask(socket, &serde_json::json!({"command": "peers"}))?;
+            let peers: Vec<PeerStatus> = ask(socket, &serde_json::json!({"command": "peers"}))
+                .map_err(|e| e.describe(socket))?;
             Ok(peers_table(&peers, SystemTime::now()))
         }
         BgpCommand::Routes { prefix } => {
             let req = serde_json::json!({"command": "routes", "prefix": prefix});
-            let routes: Vec<RouteStatus> = ask(socket, &req)?;
+            let routes: Vec<RouteStatus> = ask(socket, &req).map_err(|e| e.describe(socket))?;
             if routes.is_empty() {
                 return match prefix {
                     Some(p) => Err(format!("no route for {p}")),
@@ -33,27 +34,49 @@ pub fn run(socket: &Path, what: &BgpCommand) -> Result<String, String> {
     }
 }
 
-fn ask<T: DeserializeOwned>(socket: &Path, request: &serde_json::Value) -> Result<T, String> {
-    let unreachable = |e: std::io::Error| {
-        format!(
-            "cannot reach the BGP speaker at {}: {e} (is brindle-node running?)",
-            socket.display()
-        )
-    };
-    let mut s = UnixStream::connect(socket).map_err(unreachable)?;
+/// Why a question to the control socket got no answer.
+#[derive(Debug)]
+pub(crate) enum AskError {
+    /// Nobody accepted the connection (no socket file, nothing listening, no permission).
+    Connect(std::io::Error),
+    /// The connection broke or timed out before the answer.
+    Io(std::io::Error),
+    /// The answer was an error, or not what was asked for.
+    Answer(String),
+}
+
+impl AskError {
+    /// The error as `brindlectl bgp` words it.
+    fn describe(self, socket: &Path) -> String {
+        match self {
+            AskError::Connect(e) | AskError::Io(e) => format!(
+                "cannot reach the BGP speaker at {}: {e} (is brindle-node running?)",
+                socket.display()
+            ),
+            AskError::Answer(e) => e,
+        }
+    }
+}
+
+/// Sends one request line to the control socket at `socket` and decodes the one-line answer.
+pub(crate) fn ask<T: DeserializeOwned>(
+    socket: &Path,
+    request: &serde_json::Value,
+) -> Result<T, AskError> {
+    let mut s = UnixStream::connect(socket).map_err(AskError::Connect)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(unreachable)?;
-    writeln!(s, "{request}").map_err(unreachable)?;
+        .map_err(AskError::Io)?;
+    writeln!(s, "{request}").map_err(AskError::Io)?;
     let mut line = String::new();
     BufReader::new(s)
         .read_line(&mut line)
-        .map_err(unreachable)?;
-    let v: serde_json::Value =
-        serde_json::from_str(&line).map_err(|e| format!("bad answer from the speaker: {e}"))?;
+        .map_err(AskError::Io)?;
+    let bad = |e: serde_json::Error| AskError::Answer(format!("bad answer from the speaker: {e}"));
+    let v: serde_json::Value = serde_json::from_str(&line).map_err(bad)?;
     if let Some(err) = v.get("error").and_then(|e| e.as_str()) {
-        return Err(err.to_string());
+        return Err(AskError::Answer(err.to_string()));
     }
-    serde_json::from_value(v).map_err(|e| format!("bad answer from the speaker: {e}"))
+    serde_json::from_value(v).map_err(bad)
 }
 
 /// `HH:MM:SS` (UTC) within the last day, else the date, as BIRD's "since" column.

@@ -146,6 +146,12 @@ pub enum Command {
         #[command(subcommand)]
         what: BgpCommand,
     },
+    /// Ask the agent on this host (brindle-node) about itself.
+    Node {
+        /// What to show.
+        #[command(subcommand)]
+        what: NodeCommand,
+    },
     /// IP address management: usage, consistency check, release.
     Ipam {
         /// What to do.
@@ -185,6 +191,29 @@ pub enum IpamCommand {
         /// A report written by `ipam check -o FILE`.
         #[arg(long, value_name = "FILE")]
         from_report: Option<PathBuf>,
+    },
+}
+
+/// `brindlectl node …`.
+#[derive(Subcommand, Debug)]
+pub enum NodeCommand {
+    /// Is brindle-node running, and how are its BGP sessions (like `calicoctl node status`)?
+    /// Exits 1 when the agent does not answer.
+    Status {
+        /// After the tables, explain every session that is not Established and what to check.
+        #[arg(long)]
+        detail: bool,
+        /// The agent's run directory, which holds its control socket `node.sock`.
+        #[arg(
+            long,
+            env = "BRINDLE_RUN_DIR",
+            default_value = "/var/run/brindle",
+            value_name = "DIR"
+        )]
+        run_dir: PathBuf,
+        /// The agent's control socket itself (instead of `<run-dir>/node.sock`).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
     },
 }
 

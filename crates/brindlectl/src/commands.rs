@@ -13,10 +13,36 @@ use crate::cli::{Cli, Command, DatastoreFlags, Output};
 use crate::columns::{Context, table};
 use crate::config::{self, Settings};
 
+/// A failed command: what it still prints on standard output, and the one-line error.
+#[derive(Debug)]
+pub struct Failure {
+    /// Printed on standard output first (e.g. `brindle-node is not running.`).
+    pub stdout: String,
+    /// The error, for standard error.
+    pub message: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            stdout: String::new(),
+            message,
+        }
+    }
+}
+
 /// Runs one command.
-pub fn run(cli: Cli) -> Result<String, String> {
-    let flags = &cli.datastore;
+pub fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
+        Command::Node { what } => crate::node_status::run(&what),
+        command => run_one(&cli.datastore, command).map_err(Failure::from),
+    }
+}
+
+/// Runs a command whose failure is only an error message.
+fn run_one(flags: &DatastoreFlags, command: Command) -> Result<String, String> {
+    match command {
+        Command::Node { what } => crate::node_status::run(&what).map_err(|f| f.message),
         Command::Version => Ok(format!(
             "Client Version:    v{}\n",
             env!("CARGO_PKG_VERSION")

@@ -5,7 +5,10 @@ mod cli;
 mod columns;
 mod commands;
 mod config;
+mod diagnose;
 mod ipam;
+mod localtime;
+mod node_status;
 mod table;
 
 use std::io::Write;
@@ -36,8 +39,11 @@ fn main() -> ExitCode {
             let _ = std::io::stdout().lock().write_all(out.as_bytes());
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("brindlectl: {e}");
+        Err(f) => {
+            let _ = std::io::stdout().lock().write_all(f.stdout.as_bytes());
+            if !f.message.is_empty() {
+                eprintln!("brindlectl: {}", f.message);
+            }
             ExitCode::FAILURE
         }
     }
