@@ -30,6 +30,30 @@ fn three_node_mesh_routes_pods_and_follows_the_mesh_setting() {
             .collect();
         n.wait_peers(&others);
     }
+    // What an operator sees: calicoctl's layout, and a ready health endpoint.
+    let (ok, status) = nodes[0].status(&[]);
+    assert!(ok, "{status}");
+    assert!(
+        status.starts_with("brindle-node is running.\nIPv4 BGP status\n"),
+        "{status}"
+    );
+    for h in &hosts[1..] {
+        let row = status
+            .lines()
+            .find(|l| l.contains(&format!("| {} ", h.ipv4())))
+            .unwrap_or_else(|| panic!("no row for {} in\n{status}", h.ipv4()));
+        assert!(
+            row.contains(MESH) && row.contains("| up ") && row.contains("Established"),
+            "{row}"
+        );
+    }
+    assert!(
+        status.contains("IPv6 BGP status\nNo IPv6 peers found."),
+        "{status}"
+    );
+    assert_eq!(nodes[0].health("/liveness").0, 200);
+    let ready = support::agent::wait_health(&nodes[0], 200);
+    assert_eq!(ready.1.trim(), "ready");
     let pods: Vec<Pod> = nodes.iter().map(|n| Pod::add(n, "pod1")).collect();
     // Each node: a blackhole for its own block, the others' blocks via their IPs, proto brindle.
     for (i, n) in nodes.iter().enumerate() {
@@ -62,6 +86,8 @@ fn three_node_mesh_routes_pods_and_follows_the_mesh_setting() {
     for n in &nodes {
         n.wait_peers(&[]);
     }
+    let (_, status) = nodes[0].status(&[]);
+    assert!(status.contains("No IPv4 peers found."), "{status}");
     nodes[0].wait_route(&[&block_of(pods[1].ip), "via"], false);
     assert!(pods[0].wait_ping(pods[1].ip, false));
     // Mesh on again: everything back.

@@ -48,11 +48,23 @@ fn external_router_learns_every_block_and_pods_reach_its_vip() {
     for h in &hosts {
         cfg = cfg.neighbor(Neighbor::new(ip(h), 64512));
     }
-    let bird = Bird::start(&rt, &cfg).unwrap();
     nodes[0].apply(&format!(
         "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: router\nspec:\n  peerIP: {}\n  asNumber: {ROUTER_AS}\n",
         rt.ipv4()
     ));
+    // Before the router runs: not ready, and the detail says what is wrong in words.
+    let (code, body) = support::agent::wait_health(&nodes[0], 503);
+    assert_eq!(code, 503);
+    assert_eq!(
+        body.trim(),
+        format!("BGP not established with {}", rt.ipv4())
+    );
+    let detail = wait_for(Duration::from_secs(20), || {
+        let (_, d) = nodes[0].status(&["--detail"]);
+        d.contains(&format!("{}:179", rt.ipv4())).then_some(d)
+    });
+    assert!(detail.is_some(), "{:?}", nodes[0].status(&["--detail"]));
+    let bird = Bird::start(&rt, &cfg).unwrap();
     for (i, n) in nodes.iter().enumerate() {
         let mut want: Vec<(IpAddr, &str)> = hosts
             .iter()
@@ -63,6 +75,16 @@ fn external_router_learns_every_block_and_pods_reach_its_vip() {
         want.push((ip(&rt), "global"));
         n.wait_peers(&want);
     }
+    assert_eq!(
+        support::agent::wait_health(&nodes[0], 200).1.trim(),
+        "ready"
+    );
+    let (_, status) = nodes[0].status(&[]);
+    let row = status
+        .lines()
+        .find(|l| l.contains(&format!("| {} ", rt.ipv4())))
+        .unwrap_or_else(|| panic!("no router row in\n{status}"));
+    assert!(row.contains("global") && row.contains("| up "), "{row}");
     let pods: Vec<Pod> = nodes.iter().map(|n| Pod::add(n, "pod1")).collect();
     // The router learns each node's block with that node as next hop.
     for (pod, h) in pods.iter().zip(&hosts) {

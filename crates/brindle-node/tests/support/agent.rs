@@ -240,6 +240,41 @@ impl Node {
         self.ctl(&["apply", "-f", file.to_str().expect("path")]);
     }
 
+    /// `brindlectl node status [extra…]` for this node, as its operator runs it: (exit ok, stdout).
+    pub fn status(&self, extra: &[&str]) -> (bool, String) {
+        let run = self.run_dir.display().to_string();
+        let mut args = vec!["node", "status", "--run-dir", run.as_str()];
+        args.extend_from_slice(extra);
+        let out = self
+            .host
+            .exec(bin("brindlectl").to_str().expect("path"), &args)
+            .expect("brindlectl node status");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    /// An HTTP GET of the agent's health endpoint (port 9099 on the node's loopback): the
+    /// status code and body.
+    pub fn health(&self, path: &str) -> (u16, String) {
+        let script = format!(
+            "exec 3<>/dev/tcp/127.0.0.1/9099 && printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
+        );
+        let out = self.host.exec("bash", &["-c", &script]).expect("bash");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let code = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (code, body)
+    }
+
     /// `brindlectl bgp routes` of the node's speaker.
     pub fn bgp_routes(&self) -> String {
         let sock = self.run_dir.join("node.sock");
@@ -427,4 +462,18 @@ pub fn dump(nodes: &[Node]) -> String {
             )
         })
         .collect()
+}
+
+/// Waits until the node's `/readiness` answers `code`; returns the answer.
+pub fn wait_health(node: &Node, code: u16) -> (u16, String) {
+    wait_for(UP, || {
+        Some(node.health("/readiness")).filter(|(c, _)| *c == code)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{}: readiness never {code}: {:?}",
+            node.name,
+            node.health("/readiness")
+        )
+    })
 }
