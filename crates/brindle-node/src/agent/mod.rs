@@ -50,7 +50,8 @@ struct Agent {
     me: Identity,
     settings: Settings,
     key: SpeakerKey,
-    speaker: Speaker,
+    /// `None` with BGP off (`--bgp false`).
+    speaker: Option<Speaker>,
     kernel: Option<Kernel>,
     control: Option<ControlSocket>,
     blackholes: Blackholes,
@@ -111,6 +112,20 @@ impl Agent {
             }
             self.problems = desired.problems.clone();
         }
+        let exports = export::compute(
+            &self.me.name,
+            &world.pools(),
+            &world.blocks(),
+            &world.affinities(),
+        );
+        if self.speaker.is_some() {
+            self.sync_bgp(desired, &exports).await;
+        }
+        self.blackholes.set(&exports.blackholes);
+    }
+
+    /// Brings the speaker, its peers and its originated prefixes in line with `desired`.
+    async fn sync_bgp(&mut self, desired: brindle_peering::Desired, exports: &export::Export) {
         let key = SpeakerKey {
             asn: desired.asn,
             cluster_id: desired.cluster_id,
@@ -121,7 +136,9 @@ impl Agent {
                 "node: AS {} cluster ID {:?} port {}: restarting the BGP speaker",
                 key.asn, key.cluster_id, key.port
             );
-            self.speaker.shutdown(None).await;
+            if let Some(old) = self.speaker.take() {
+                old.shutdown(None).await;
+            }
             if let Some(k) = self.kernel.take() {
                 k.detach().await;
             }
@@ -129,7 +146,7 @@ impl Agent {
             self.control = None;
             match Self::start_speaker(&self.me, &self.settings, key, false).await {
                 Ok((speaker, kernel, control)) => {
-                    self.speaker = speaker;
+                    self.speaker = Some(speaker);
                     self.kernel = Some(kernel);
                     self.control = Some(control);
                     self.key = key;
@@ -142,39 +159,50 @@ impl Agent {
                 }
             }
         }
+        let Some(speaker) = &self.speaker else {
+            return;
+        };
         let wanted: BTreeMap<IpAddr, PeerConfig> =
             desired.peers.into_iter().map(|p| (p.address, p)).collect();
         for addr in self.peers.keys() {
             if !wanted.contains_key(addr) {
-                self.speaker.remove_peer(*addr);
+                speaker.remove_peer(*addr);
             }
         }
         for (addr, p) in &wanted {
             if self.peers.get(addr) != Some(p) {
-                self.speaker.add_peer(p.clone());
+                speaker.add_peer(p.clone());
             }
         }
         self.peers = wanted;
-
-        let exports = export::compute(
-            &self.me.name,
-            &world.pools(),
-            &world.blocks(),
-            &world.affinities(),
-        );
         let originate: BTreeSet<Prefix> = exports.originate.iter().filter_map(to_prefix).collect();
         for p in self.originated.difference(&originate) {
-            self.speaker.withdraw(*p);
+            speaker.withdraw(*p);
         }
         for p in originate.difference(&self.originated) {
-            self.speaker.originate(*p);
+            speaker.originate(*p);
         }
         self.originated = originate;
-        self.blackholes.set(&exports.blackholes);
+    }
+
+    /// The sessions not Established (none without BGP).
+    async fn not_established(&self) -> Vec<IpAddr> {
+        match &self.speaker {
+            Some(s) => s
+                .peers()
+                .await
+                .into_iter()
+                .filter(|p| p.state != "Established")
+                .map(|p| p.address)
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
     async fn stop(self) {
-        self.speaker.shutdown(None).await;
+        if let Some(s) = self.speaker {
+            s.shutdown(None).await;
+        }
         if let Some(k) = self.kernel {
             k.detach().await;
         }
@@ -232,7 +260,13 @@ pub async fn run(args: &RunArgs) -> Result<(), String> {
         cluster_id: desired.cluster_id,
         port: desired.listen_port,
     };
-    let (speaker, kernel, control) = Agent::start_speaker(&me, &settings, key, restarting).await?;
+    let (speaker, kernel, control) = if settings.bgp {
+        let (s, k, c) = Agent::start_speaker(&me, &settings, key, restarting).await?;
+        (Some(s), Some(k), Some(c))
+    } else {
+        eprintln!("node: BGP is off (--bgp false): no speaker, blackholes only");
+        (None, None, None)
+    };
     let blackholes = Blackholes::open(settings.route_protocol)?;
     eprintln!(
         "node: {} ({}/{}) AS {} registered{}; control socket {}",
@@ -252,8 +286,8 @@ pub async fn run(args: &RunArgs) -> Result<(), String> {
         settings,
         key,
         speaker,
-        kernel: Some(kernel),
-        control: Some(control),
+        kernel,
+        control,
         blackholes,
         peers: BTreeMap::new(),
         originated: BTreeSet::new(),
@@ -276,14 +310,7 @@ pub async fn run(args: &RunArgs) -> Result<(), String> {
     loop {
         tokio::select! {
             _ = health_tick.tick() => {
-                let not_established = agent
-                    .speaker
-                    .peers()
-                    .await
-                    .into_iter()
-                    .filter(|p| p.state != "Established")
-                    .map(|p| p.address)
-                    .collect();
+                let not_established = agent.not_established().await;
                 health_tx.send_if_modified(|h| {
                     let new = Health { alive: true, not_established, not_ready: None };
                     let changed = *h != new;

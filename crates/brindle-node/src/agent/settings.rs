@@ -56,6 +56,10 @@ pub struct RunArgs {
     /// Port of the HTTP health endpoint; 0 turns it off [default: 9099].
     #[arg(long, env = "BRINDLE_HEALTH_PORT", value_name = "PORT")]
     pub health_port: Option<u16>,
+    /// Run the BGP speaker; `false` leaves routing to another daemon (the agent still
+    /// registers the node and blackholes its blocks) [default: true].
+    #[arg(long, env = "BRINDLE_BGP", value_name = "BOOL")]
+    pub bgp: Option<bool>,
     /// Kernel route protocol number of the routes the agent installs [default: 81, "brindle"].
     #[arg(long, env = "BRINDLE_ROUTE_PROTOCOL", value_name = "N")]
     pub route_protocol: Option<u8>,
@@ -80,6 +84,7 @@ struct FileSettings {
     health_host: Option<IpAddr>,
     health_port: Option<u16>,
     route_protocol: Option<u8>,
+    bgp: Option<bool>,
 }
 
 /// Where the node's address comes from.
@@ -112,6 +117,8 @@ pub struct Settings {
     pub health: Option<SocketAddr>,
     /// Route protocol number.
     pub route_protocol: u8,
+    /// Whether the BGP speaker runs.
+    pub bgp: bool,
 }
 
 impl Settings {
@@ -216,6 +223,7 @@ pub fn resolve(args: &RunArgs) -> Result<Settings, String> {
         default_pool,
         health: (port != 0).then_some(SocketAddr::new(host, port)),
         route_protocol: args.route_protocol.or(file.route_protocol).unwrap_or(81),
+        bgp: args.bgp.or(file.bgp).unwrap_or(true),
     })
 }
 
