@@ -115,6 +115,27 @@ fn external_router_learns_every_block_and_pods_reach_its_vip() {
             dump(&nodes)
         );
     }
+    // A BGPFilter on the router's BGPPeer refusing the VIP: it leaves every node's kernel
+    // (the session stays up); without the filter it comes back.
+    let vip_route = [VIP.to_string(), format!("via {}", rt.ipv4())];
+    let vip_route: Vec<&str> = vip_route.iter().map(String::as_str).collect();
+    nodes[0].apply(&format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata:\n  name: no-vip\nspec:\n  importV4:\n  - action: Reject\n    matchOperator: Equal\n    cidr: {VIP}/32\n---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: router\nspec:\n  peerIP: {}\n  asNumber: {ROUTER_AS}\n  filters: [no-vip]\n",
+        rt.ipv4()
+    ));
+    for n in &nodes {
+        n.wait_route(&vip_route, false);
+    }
+    assert_eq!(
+        support::agent::wait_health(&nodes[0], 200).0,
+        200,
+        "the session stayed up"
+    );
+    nodes[0].apply(&format!(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: router\nspec:\n  peerIP: {}\n  asNumber: {ROUTER_AS}\n",
+        rt.ipv4()
+    ));
+    nodes[0].wait_route(&vip_route, true);
 }
 
 #[test]

@@ -9,6 +9,7 @@
 pub mod autodetect;
 mod blackhole;
 mod export;
+mod filters;
 mod peers;
 pub mod register;
 pub mod settings;

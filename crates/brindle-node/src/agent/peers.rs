@@ -43,6 +43,11 @@ pub fn desired(world: &World, node: &str) -> Desired {
         p.export_originated_only = !members.contains(&p.address);
     }
     problems.append(&mut d.problems);
+    problems.extend(super::filters::apply(
+        &mut d.peers,
+        &d.filters,
+        &world.bgp_filters(),
+    ));
     d.problems = problems;
     d
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use brindle_api::resources::bgp_configuration::BgpConfigurationSpec;
+use brindle_api::resources::bgp_filter::BgpFilterSpec;
 use brindle_api::resources::bgp_peer::BgpPeerSpec;
 use brindle_api::resources::ip_pool::IpPoolSpec;
 use brindle_api::resources::ipam_records::{BlockAffinitySpec, IpamBlockSpec};
@@ -89,6 +90,14 @@ impl World {
     pub fn bgp_peers(&self) -> Vec<&Object<BgpPeerSpec>> {
         self.each(|r| match r {
             Resource::BgpPeer(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    /// Every BGPFilter.
+    pub fn bgp_filters(&self) -> Vec<&Object<BgpFilterSpec>> {
+        self.each(|r| match r {
+            Resource::BgpFilter(f) => Some(f),
             _ => None,
         })
     }
