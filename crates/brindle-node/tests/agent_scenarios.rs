@@ -125,6 +125,16 @@ fn agent_restart_loses_no_packet() {
         dump(&nodes)
     );
     assert!(nodes[0].log().contains("restarting"), "{}", nodes[0].log());
+    // A pod route lost while the agent was down is back after its start.
+    nodes[0].process.take().expect("running").stop();
+    let pod_route = format!("{} dev cali", a.ip);
+    hosts[0]
+        .run("ip", &["route", "del", &a.ip.to_string()])
+        .unwrap();
+    nodes[0].wait_route(&[&pod_route], false);
+    nodes[0].spawn();
+    nodes[0].wait_route(&[&pod_route, "proto brindle"], true);
+    assert!(a.wait_ping(b.ip, true));
 }
 
 #[test]

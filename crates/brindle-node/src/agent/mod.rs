@@ -14,6 +14,7 @@ mod peers;
 pub mod register;
 pub mod settings;
 mod watch;
+mod workloads;
 mod world;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -295,6 +296,8 @@ pub async fn run(args: &RunArgs) -> Result<(), String> {
         problems: Vec::new(),
     };
     agent.sync(&world).await;
+    let pods = workloads::wanted(&agent.me.name, &world.workload_endpoints());
+    workloads::repair(agent.settings.route_protocol, &pods)?;
     let (health_tx, health_rx) = tokio::sync::watch::channel(Health::default());
     let _health = match agent.settings.health {
         Some(addr) => Some(

@@ -9,6 +9,7 @@ use brindle_api::resources::bgp_peer::BgpPeerSpec;
 use brindle_api::resources::ip_pool::IpPoolSpec;
 use brindle_api::resources::ipam_records::{BlockAffinitySpec, IpamBlockSpec};
 use brindle_api::resources::node::NodeSpec;
+use brindle_api::resources::workload_endpoint::WorkloadEndpointSpec;
 use brindle_api::{Object, Resource};
 use brindle_store::{Event, KeyValue, WatchMessage};
 
@@ -90,6 +91,14 @@ impl World {
     pub fn bgp_peers(&self) -> Vec<&Object<BgpPeerSpec>> {
         self.each(|r| match r {
             Resource::BgpPeer(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    /// Every WorkloadEndpoint.
+    pub fn workload_endpoints(&self) -> Vec<&Object<WorkloadEndpointSpec>> {
+        self.each(|r| match r {
+            Resource::WorkloadEndpoint(w) => Some(w),
             _ => None,
         })
     }
