@@ -4,32 +4,14 @@
 mod support;
 
 use brindle_lab::{Lab, is_root};
-use support::agent::{Node, Pod};
-
-const MESH: &str = "node-to-node mesh";
+use support::agent::{MESH, Pod, assert_all_reach, block_of, cluster, wait_mesh};
 
 #[test]
 fn three_node_mesh_routes_pods_and_follows_the_mesh_setting() {
     require_root!();
     let lab = Lab::new().unwrap();
-    let datastore = lab.dir().join("datastore.db");
-    let hosts: Vec<_> = (1..=3)
-        .map(|i| lab.add_host(&format!("n{i}")).unwrap())
-        .collect();
-    let nodes: Vec<Node> = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| Node::start(h, &format!("node{}", i + 1), &datastore, &[]))
-        .collect();
-    for (i, n) in nodes.iter().enumerate() {
-        let others: Vec<_> = hosts
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, h)| (h.ipv4().into(), MESH))
-            .collect();
-        n.wait_peers(&others);
-    }
+    let (hosts, nodes) = cluster(&lab, 3, &lab.dir().join("datastore.db").into());
+    wait_mesh(&hosts, &nodes);
     // What an operator sees: calicoctl's layout, and a ready health endpoint.
     let (ok, status) = nodes[0].status(&[]);
     assert!(ok, "{status}");
@@ -66,19 +48,7 @@ fn three_node_mesh_routes_pods_and_follows_the_mesh_setting() {
             }
         }
     }
-    for a in &pods {
-        for b in &pods {
-            if a.ns != b.ns {
-                assert!(
-                    a.wait_ping(b.ip, true),
-                    "{} cannot reach {}\n{}",
-                    a.ns,
-                    b.ip,
-                    support::agent::dump(&nodes)
-                );
-            }
-        }
-    }
+    assert_all_reach(&pods, &nodes);
     // Mesh off: sessions and remote routes go, cross-node pings fail.
     nodes[0].apply(
         "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  nodeToNodeMeshEnabled: false\n",
@@ -97,10 +67,4 @@ fn three_node_mesh_routes_pods_and_follows_the_mesh_setting() {
     nodes[0].wait_route(&[&block_of(pods[1].ip), "via"], true);
     assert!(pods[0].wait_ping(pods[1].ip, true));
     drop(pods);
-}
-
-/// The /26 block an address of the default pool belongs to.
-fn block_of(ip: std::net::Ipv4Addr) -> String {
-    let v = u32::from(ip) & !63;
-    format!("{}/26", std::net::Ipv4Addr::from(v))
 }

@@ -8,32 +8,13 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use brindle_lab::{BgpConfig, BgpDaemon, Bird, Host, IpPrefix, Lab, Neighbor, is_root, wait_for};
-use support::agent::{Node, Pod, Store, dump};
+use brindle_lab::{BgpConfig, BgpDaemon, Bird, IpPrefix, Lab, Neighbor, is_root, wait_for};
+use support::agent::{
+    MESH, Pod, Store, assert_all_reach, block_of, cluster, dump, ip, wait_health, wait_mesh,
+};
 
-const MESH: &str = "node-to-node mesh";
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 1);
 const ROUTER_AS: u32 = 64513;
-
-fn ip(h: &Host) -> IpAddr {
-    h.ipv4().into()
-}
-
-fn block_of(ip: Ipv4Addr) -> String {
-    format!("{}/26", Ipv4Addr::from(u32::from(ip) & !63))
-}
-
-fn cluster(lab: &Lab, n: usize, store: &Store) -> (Vec<Host>, Vec<Node>) {
-    let hosts: Vec<Host> = (1..=n)
-        .map(|i| lab.add_host(&format!("n{i}")).unwrap())
-        .collect();
-    let nodes = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| Node::start(h, &format!("node{}", i + 1), store.clone(), &[]))
-        .collect();
-    (hosts, nodes)
-}
 
 #[test]
 fn external_router_learns_every_block_and_pods_reach_its_vip() {
@@ -53,7 +34,7 @@ fn external_router_learns_every_block_and_pods_reach_its_vip() {
         rt.ipv4()
     ));
     // Before the router runs: not ready, and the detail says what is wrong in words.
-    let (code, body) = support::agent::wait_health(&nodes[0], 503);
+    let (code, body) = wait_health(&nodes[0], 503);
     assert_eq!(code, 503);
     assert_eq!(
         body.trim(),
@@ -75,10 +56,7 @@ fn external_router_learns_every_block_and_pods_reach_its_vip() {
         want.push((ip(&rt), "global"));
         n.wait_peers(&want);
     }
-    assert_eq!(
-        support::agent::wait_health(&nodes[0], 200).1.trim(),
-        "ready"
-    );
+    assert_eq!(wait_health(&nodes[0], 200).1.trim(), "ready");
     let (_, status) = nodes[0].status(&[]);
     let row = status
         .lines()
@@ -126,11 +104,7 @@ fn external_router_learns_every_block_and_pods_reach_its_vip() {
     for n in &nodes {
         n.wait_route(&vip_route, false);
     }
-    assert_eq!(
-        support::agent::wait_health(&nodes[0], 200).0,
-        200,
-        "the session stayed up"
-    );
+    assert_eq!(wait_health(&nodes[0], 200).0, 200, "the session stayed up");
     nodes[0].apply(&format!(
         "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: router\nspec:\n  peerIP: {}\n  asNumber: {ROUTER_AS}\n",
         rt.ipv4()
@@ -259,30 +233,10 @@ fn three_node_mesh_on_etcd() {
     });
     assert!(up.is_some(), "etcd did not come up");
     let (hosts, nodes) = cluster(&lab, 3, &Store::Etcd(url));
-    for (i, n) in nodes.iter().enumerate() {
-        let others: Vec<(IpAddr, &str)> = hosts
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, h)| (ip(h), MESH))
-            .collect();
-        n.wait_peers(&others);
-    }
+    wait_mesh(&hosts, &nodes);
     let pods: Vec<Pod> = nodes.iter().map(|n| Pod::add(n, "pod1")).collect();
     for (i, n) in nodes.iter().enumerate() {
         n.wait_route(&["blackhole", &block_of(pods[i].ip)], true);
     }
-    for a in &pods {
-        for b in &pods {
-            if a.ns != b.ns {
-                assert!(
-                    a.wait_ping(b.ip, true),
-                    "{} -> {}\n{}",
-                    a.ns,
-                    b.ip,
-                    dump(&nodes)
-                );
-            }
-        }
-    }
+    assert_all_reach(&pods, &nodes);
 }

@@ -4,29 +4,13 @@
 
 mod support;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use brindle_lab::{Host, Lab, is_root};
-use support::agent::{Node, Pod, dump};
+use brindle_lab::{Lab, is_root};
+use support::agent::{MESH, Node, Pod, Store, assert_all_reach, cluster, dump, ip};
 
-const MESH: &str = "node-to-node mesh";
-
-fn cluster(lab: &Lab, n: usize) -> (Vec<Host>, Vec<Node>) {
-    let datastore = lab.dir().join("datastore.db");
-    let hosts: Vec<Host> = (1..=n)
-        .map(|i| lab.add_host(&format!("n{i}")).unwrap())
-        .collect();
-    let nodes = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| Node::start(h, &format!("node{}", i + 1), &datastore, &[]))
-        .collect();
-    (hosts, nodes)
-}
-
-fn ip(h: &Host) -> IpAddr {
-    h.ipv4().into()
+fn store(lab: &Lab) -> Store {
+    lab.dir().join("datastore.db").into()
 }
 
 const MESH_OFF: &str = "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  nodeToNodeMeshEnabled: false\n";
@@ -35,7 +19,7 @@ const MESH_OFF: &str = "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration
 fn route_reflector_chosen_by_label_restores_connectivity_without_the_mesh() {
     require_root!();
     let lab = Lab::new().unwrap();
-    let (hosts, nodes) = cluster(&lab, 3);
+    let (hosts, nodes) = cluster(&lab, 3, &store(&lab));
     nodes[0].wait_peers(&[(ip(&hosts[1]), MESH), (ip(&hosts[2]), MESH)]);
     let pods: Vec<Pod> = nodes.iter().map(|n| Pod::add(n, "pod1")).collect();
     assert!(pods[0].wait_ping(pods[1].ip, true), "{}", dump(&nodes));
@@ -70,19 +54,7 @@ fn route_reflector_chosen_by_label_restores_connectivity_without_the_mesh() {
         (ip(&hosts[0]), "node specific"),
         (ip(&hosts[1]), "node specific"),
     ]);
-    for a in &pods {
-        for b in &pods {
-            if a.ns != b.ns {
-                assert!(
-                    a.wait_ping(b.ip, true),
-                    "{} -> {}\n{}",
-                    a.ns,
-                    b.ip,
-                    dump(&nodes)
-                );
-            }
-        }
-    }
+    assert_all_reach(&pods, &nodes);
     let status = nodes[0].ctl(&["get", "bgppeers"]);
     assert!(
         status.contains("peer-to-rr") && status.contains("peer-with-rr"),
@@ -94,7 +66,7 @@ fn route_reflector_chosen_by_label_restores_connectivity_without_the_mesh() {
 fn agent_restart_loses_no_packet() {
     require_root!();
     let lab = Lab::new().unwrap();
-    let (hosts, mut nodes) = cluster(&lab, 2);
+    let (hosts, mut nodes) = cluster(&lab, 2, &store(&lab));
     nodes[0].wait_peers(&[(ip(&hosts[1]), MESH)]);
     let a = Pod::add(&nodes[0], "pod1");
     let b = Pod::add(&nodes[1], "pod1");
@@ -141,7 +113,7 @@ fn agent_restart_loses_no_packet() {
 fn conflicting_name_or_address_is_refused_until_the_old_node_is_deleted() {
     require_root!();
     let lab = Lab::new().unwrap();
-    let (hosts, mut nodes) = cluster(&lab, 1);
+    let (hosts, mut nodes) = cluster(&lab, 1, &store(&lab));
     let datastore = lab.dir().join("datastore.db");
     let other = lab.add_host("n2").unwrap();
     // Same address as node1 (a copied configuration, say).

@@ -7,8 +7,9 @@ use std::time::Duration;
 use brindle_bgp::speaker::PeerStatus;
 use brindle_lab::{Host, LabProcess, wait_for};
 
-/// How long sessions may take to come up.
-pub const UP: Duration = Duration::from_secs(30);
+/// How long sessions may take to come up (a session that failed may back off up to 30 s,
+/// BIRD's error wait, before either side tries again).
+pub const UP: Duration = Duration::from_secs(60);
 
 /// Where a lab's nodes keep their datastore.
 #[derive(Clone, Debug)]
@@ -476,4 +477,60 @@ pub fn wait_health(node: &Node, code: u16) -> (u16, String) {
             node.health("/readiness")
         )
     })
+}
+
+/// The PEER TYPE of mesh sessions.
+pub const MESH: &str = "node-to-node mesh";
+
+/// A host's IPv4 address as an `IpAddr`.
+pub fn ip(h: &Host) -> IpAddr {
+    h.ipv4().into()
+}
+
+/// The /26 block (the default pool's block size) an address belongs to.
+pub fn block_of(ip: Ipv4Addr) -> String {
+    format!("{}/26", Ipv4Addr::from(u32::from(ip) & !63))
+}
+
+/// `n` hosts `n1`… with agents `node1`… on `store`.
+pub fn cluster(lab: &brindle_lab::Lab, n: usize, store: &Store) -> (Vec<Host>, Vec<Node>) {
+    let hosts: Vec<Host> = (1..=n)
+        .map(|i| lab.add_host(&format!("n{i}")).expect("host"))
+        .collect();
+    let nodes = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Node::start(h, &format!("node{}", i + 1), store.clone(), &[]))
+        .collect();
+    (hosts, nodes)
+}
+
+/// Waits until every node has a mesh session Established with every other.
+pub fn wait_mesh(hosts: &[Host], nodes: &[Node]) {
+    for (i, n) in nodes.iter().enumerate() {
+        let others: Vec<(IpAddr, &str)> = hosts
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, h)| (ip(h), MESH))
+            .collect();
+        n.wait_peers(&others);
+    }
+}
+
+/// Asserts that every pod reaches every other.
+pub fn assert_all_reach(pods: &[Pod], nodes: &[Node]) {
+    for a in pods {
+        for b in pods {
+            if a.ns != b.ns {
+                assert!(
+                    a.wait_ping(b.ip, true),
+                    "{} -> {}\n{}",
+                    a.ns,
+                    b.ip,
+                    dump(nodes)
+                );
+            }
+        }
+    }
 }
