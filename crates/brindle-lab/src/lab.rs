@@ -43,6 +43,8 @@ pub(crate) struct LabInner {
     hosts: Mutex<Vec<HostSlot>>,
     next_port: AtomicU16,
     torn_down: AtomicBool,
+    /// Made by [`Lab::persistent`]: named by the caller, no owner marker.
+    persistent: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,7 @@ impl Lab {
             hosts: Mutex::new(Vec::new()),
             next_port: AtomicU16::new(50051),
             torn_down: AtomicBool::new(false),
+            persistent: false,
         });
         // From here on, dropping `lab` undoes whatever was created.
         let lab = Lab { inner };
@@ -92,10 +95,66 @@ impl Lab {
         Ok(lab)
     }
 
+    /// Creates a lab meant to outlive this process: named `name` exactly (namespaces
+    /// `<name>-sw` and `<name>-<host>`), with its files in `dir`, and no owner marker, so no
+    /// other lab's stale cleanup ever touches it.
+    ///
+    /// Until [`Lab::keep`] is called it is drop-guarded like any lab (a failed set-up leaves
+    /// nothing behind). `name` is 1 to 12 lowercase letters or digits, starting with a letter,
+    /// and not shaped like a throw-away lab's name (`<letters><4 hex digits>`). `dir` must not
+    /// exist yet, or be empty; it is removed on teardown.
+    pub fn persistent(name: &str, dir: &Path) -> Result<Lab> {
+        names::check_persistent_name(name)?;
+        if namespace_exists(&format!("{name}-sw")) {
+            return Err(Error::invalid(
+                "lab name",
+                format!("{name:?}: namespace {name}-sw already exists"),
+            ));
+        }
+        let id = names::persistent_id(name);
+        let inner = Arc::new(LabInner {
+            switch_ns: format!("{name}-sw"),
+            name: name.to_string(),
+            id,
+            dir: dir.to_path_buf(),
+            processes: Arc::new(ProcessTable::default()),
+            hosts: Mutex::new(Vec::new()),
+            next_port: AtomicU16::new(50051),
+            torn_down: AtomicBool::new(false),
+            persistent: true,
+        });
+        let lab = Lab { inner };
+        lab.create_switch()?;
+        Ok(lab)
+    }
+
+    /// Keeps the lab as it is when this handle goes away: its namespaces, its dir and its
+    /// processes stay (they are released from the process table without being signalled, and
+    /// re-parented to init when this process exits). Returns the released processes' pids.
+    ///
+    /// Handles of daemons started in the lab (a [`crate::Bird`]...) no longer stop them when
+    /// dropped afterwards. Removing a kept lab is up to the caller (kill its processes,
+    /// delete its namespaces and dir).
+    pub fn keep(self) -> Vec<u32> {
+        let pids = self.inner.processes.release_all();
+        self.inner.torn_down.store(true, Ordering::SeqCst);
+        pids
+    }
+
     fn create_switch(&self) -> Result<()> {
         let dir = &self.inner.dir;
-        std::fs::create_dir(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        let created = if self.inner.persistent {
+            std::fs::create_dir_all(dir).and_then(|()| match std::fs::read_dir(dir)?.next() {
+                None => Ok(()),
+                Some(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "directory is not empty",
+                )),
+            })
+        } else {
+            std::fs::create_dir(dir)
+        };
+        created.map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         // Daemons that drop privileges (FRR runs as user frr) must be able to reach their files.
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| Error::io(format!("cannot chmod {}", dir.display()), e))?;
@@ -245,7 +304,15 @@ impl LabInner {
         {
             problems.push(format!("cannot remove {}: {e}", self.dir.display()));
         }
-        if problems.is_empty() {
+        if self.persistent {
+            if !problems.is_empty() {
+                eprintln!(
+                    "brindle-lab: lab {} not fully removed: {}",
+                    self.name,
+                    problems.join("; ")
+                );
+            }
+        } else if problems.is_empty() {
             let _ = std::fs::remove_file(names::owner_path(&self.name));
         } else {
             // Keep the marker: the owner is gone once this process exits, and the next lab's

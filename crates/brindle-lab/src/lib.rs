@@ -31,10 +31,14 @@
 //! # }
 //! ```
 //!
+//! [`cluster`] builds persistent BGP-routed clusters of brindle nodes and pods on top of a lab
+//! (the engine of the `brindle-lab` binary: `brindle-lab up`, `status`, `check`, `down`...).
+//!
 //! Everything needs root (network namespaces) and the Debian packages `iproute2`,
 //! `iputils-ping`, `bird2`, `frr` and `gobgpd` (see `scripts/install-deps.sh`).
 
 mod bird;
+pub mod cluster;
 mod config;
 mod daemon;
 mod error;

@@ -34,6 +34,44 @@ pub(crate) fn check_prefix(prefix: &str) -> Result<()> {
     }
 }
 
+/// Checks the name of a persistent lab ([`crate::Lab::persistent`]): 1 to 12 lowercase letters
+/// or digits starting with a letter (so `<name>-sw` fits in 15 characters), and not shaped like
+/// a throw-away lab's name, which another process's stale cleanup would remove.
+pub(crate) fn check_persistent_name(name: &str) -> Result<()> {
+    let ok_chars = name.len() <= 12
+        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !ok_chars {
+        return Err(Error::invalid(
+            "lab name",
+            format!("{name:?}: 1 to 12 lowercase letters or digits, starting with a letter"),
+        ));
+    }
+    let letters = name.bytes().take_while(u8::is_ascii_lowercase).count();
+    if (1..=4)
+        .filter(|&n| n <= letters)
+        .any(|n| lab_of(&name[..n], name).is_some())
+    {
+        return Err(Error::invalid(
+            "lab name",
+            format!("{name:?} looks like a throw-away lab's name (letters + 4 hex digits)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The address plan number of a persistent lab, derived from its name (FNV-1a folded to 16
+/// bits), so every run of the same lab gets the same subnets.
+pub(crate) fn persistent_id(name: &str) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    ((h >> 16) ^ (h & 0xffff)) as u16
+}
+
 /// If `name` (a namespace, directory or marker name) belongs to a lab of the `prefix` family,
 /// returns that lab's name.
 pub(crate) fn lab_of<'a>(prefix: &str, name: &'a str) -> Option<&'a str> {
@@ -117,7 +155,7 @@ impl Owner {
 }
 
 /// A process's start time (clock ticks since boot), field 22 of `/proc/<pid>/stat`.
-fn start_time(pid: u32) -> Option<u64> {
+pub(crate) fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: skip past the last ')'.
     let after = &stat[stat.rfind(')')? + 1..];
@@ -164,6 +202,19 @@ mod tests {
         };
         assert!(!other.is_alive());
         assert_eq!(Owner::parse(&me.render()), Some(me));
+    }
+
+    #[test]
+    fn persistent_names_stay_clear_of_throw_away_ones() {
+        assert!(check_persistent_name("brindle").is_ok());
+        assert!(check_persistent_name("lab2").is_ok());
+        assert!(check_persistent_name("brl3fa2").is_err());
+        assert!(check_persistent_name("b3fa2").is_err());
+        assert!(check_persistent_name("2lab").is_err());
+        assert!(check_persistent_name("").is_err());
+        assert!(check_persistent_name("thirteenchars").is_err());
+        assert_eq!(persistent_id("brindle"), persistent_id("brindle"));
+        assert_ne!(persistent_id("brindle"), persistent_id("brindle2"));
     }
 
     #[test]

@@ -44,10 +44,29 @@ pub(crate) fn command_line(program: &str, args: &[&str]) -> String {
 ///
 /// A non-zero exit is not an error here; see [`check`].
 pub(crate) fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
-    let line = command_line(program, args);
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    run_command(&mut cmd, &command_line(program, args), None, timeout)
+}
+
+/// Runs a prepared command to completion with `input` (if any) on its stdin, killing it (and
+/// its process group) after `timeout`; `line` describes it in messages. Environment and
+/// working directory are whatever the caller set on `cmd`.
+///
+/// A non-zero exit is not an error here; see [`check`].
+pub(crate) fn run_command(
+    cmd: &mut Command,
+    line: &str,
+    input: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<Output> {
+    let stdin = if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
+    let mut child = cmd
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -55,6 +74,10 @@ pub(crate) fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Out
         .map_err(|e| Error::io(format!("cannot start `{line}`"), e))?;
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
+    if let (Some(input), Some(mut pipe)) = (input, child.stdin.take()) {
+        // A child that exits without reading its stdin is not our error: its status says.
+        let _ = std::io::Write::write_all(&mut pipe, input);
+    }
     let mut status = None;
     wait_until(timeout, || match child.try_wait() {
         Ok(Some(s)) => {
@@ -70,7 +93,7 @@ pub(crate) fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Out
         let _ = child.wait();
         let stderr = err.join().unwrap_or_default();
         return Err(Error::Command {
-            command: line,
+            command: line.to_string(),
             status: format!("killed after {timeout:?}"),
             stderr: String::from_utf8_lossy(&stderr).trim().to_string(),
         });
@@ -244,6 +267,13 @@ impl ProcessTable {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Empties the table without signalling anyone: the processes run on, outside the
+    /// table's care (see [`crate::Lab::keep`]). Returns their pids.
+    pub(crate) fn release_all(&self) -> Vec<u32> {
+        // Dropping a `Child` neither kills nor waits for it.
+        std::mem::take(&mut *self.lock()).into_keys().collect()
     }
 
     /// The pids of the processes still in the table.
