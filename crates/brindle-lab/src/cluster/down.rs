@@ -17,7 +17,7 @@ use crate::stale::list_namespaces;
 /// What `down` removed.
 #[derive(Debug, Default)]
 pub struct DownReport {
-    /// Recorded processes that were still running and were stopped.
+    /// Processes stopped: recorded ones still running, and whatever else ran in the namespaces.
     pub stopped: usize,
     /// Namespaces deleted.
     pub namespaces: Vec<String>,
@@ -39,11 +39,13 @@ impl fmt::Display for DownReport {
         if self.is_empty() {
             return f.write_str("nothing to remove");
         }
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         write!(
             f,
-            "stopped {} processes, deleted {} namespaces{}",
-            self.stopped,
-            self.namespaces.len(),
+            "stopped {}, deleted {}{}",
+            plural(self.stopped, "process", "processes"),
+            plural(self.namespaces.len(), "namespace", "namespaces"),
             if self.removed_dir {
                 ", removed the lab dir"
             } else {
@@ -83,7 +85,10 @@ pub fn down(name: &str, dir: &Path) -> Result<DownReport> {
             continue;
         }
         match remove_namespace(&ns) {
-            Ok(_) => report.namespaces.push(ns),
+            Ok(killed) => {
+                report.stopped += killed.len();
+                report.namespaces.push(ns);
+            }
             Err(e) => problems.push(e.to_string()),
         }
     }

@@ -1,5 +1,5 @@
 //! The external router: a host on the segment running BIRD, FRR or GoBGP in AS 64513, with a
-//! VIP on its loopback (a local route) that it advertises, peering with every node; and the BGPPeer that makes
+//! VIP on its loopback that it advertises, peering with every node; and the BGPPeer that makes
 //! every node peer with it.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -50,13 +50,7 @@ pub fn start(
     let vip: Ipv4Addr = ROUTER_VIP
         .parse()
         .map_err(|_| Error::invalid("router VIP", ROUTER_VIP))?;
-    // A local route on lo rather than an address: the kernel answers on it all the same, and
-    // BIRD's direct protocol (which sees addresses, not routes) does not turn it into a
-    // connected route that would shadow the exported static one.
-    host.run(
-        "ip",
-        &["route", "add", "local", &format!("{vip}/32"), "dev", "lo"],
-    )?;
+    host.add_loopback_addr(&format!("{vip}/32"))?;
     let mut config = BgpConfig::for_host(host, ROUTER_AS)
         .route(&format!("{vip}/32"))
         .install_routes(true);

@@ -133,7 +133,7 @@ impl LabState {
                 Error::invalid(
                     "lab",
                     format!(
-                        "no lab state in {} (is the lab up? see `brindle-lab up`)",
+                        "none is up in {} (no {STATE_FILE}; `brindle-lab up` builds one)",
                         dir.display()
                     ),
                 )

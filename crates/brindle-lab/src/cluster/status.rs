@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::agent::SOCKET;
 use super::detached::ProcessRecord;
 use super::state::{DatastoreState, LabState, NodeState};
 use super::tools::node_brindlectl;
+use crate::error::Error;
 use crate::process::run;
 
 /// The overview table (no agent queries): one line per node, then router and datastore.
@@ -77,17 +77,14 @@ pub fn overview(state: &LabState) -> String {
     out
 }
 
-/// What `node`'s agent says about its sessions: `brindlectl node status`, or, when that fails,
-/// `brindlectl bgp peers` on its control socket; else the error.
+/// What `node`'s agent says about its sessions (`brindlectl node status`), or why it cannot.
 pub fn node_status(state: &LabState, node: &NodeState) -> String {
     let run_dir = node.run_dir.display().to_string();
-    let first = node_brindlectl(state, node, &["node", "status", "--run-dir", &run_dir]);
-    if let Ok(out) = first {
-        return out;
+    match node_brindlectl(state, node, &["node", "status", "--run-dir", &run_dir]) {
+        Ok(out) => out,
+        Err(Error::Command { stderr, .. }) => format!("{stderr}\n"),
+        Err(e) => format!("{e}\n"),
     }
-    let socket = node.run_dir.join(SOCKET).display().to_string();
-    node_brindlectl(state, node, &["bgp", "peers", "--socket", &socket])
-        .unwrap_or_else(|e| format!("(no answer: {e})\n"))
 }
 
 /// The router's learned routes, from its own CLI.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use brindle_lab::cluster::{self, LabState, UpOptions, UpReport, pods, status};
-use brindle_lab::{Error, RUN_DIR, Result, is_root};
+use brindle_lab::{Error, RUN_DIR, Result};
 
 use crate::cli::{Cli, Command, PodCommand, UpArgs};
 
@@ -72,12 +72,6 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 /// Runs one subcommand; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
-    if !is_root() {
-        return Err(invalid(
-            "user",
-            "brindle-lab needs root (it creates network namespaces)",
-        ));
-    }
     let target = Target::from_cli(&cli)?;
     match cli.command {
         Command::Up(args) => {

@@ -23,6 +23,10 @@ fn main() -> ExitCode {
             };
         }
     };
+    if !brindle_lab::is_root() {
+        eprintln!("brindle-lab: needs root (it creates network namespaces)");
+        return ExitCode::FAILURE;
+    }
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
