@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Virtual BGP-routed brindle clusters (hosts and pods in network namespaces) on this machine.
 #[derive(Parser, Debug)]
-#[command(name = "brindle-lab", version, about)]
+#[command(name = "brindle-lab", version)]
 pub struct Cli {
     /// Which lab (every namespace is named `<name>-…`): 1 to 8 lowercase letters or digits.
     #[arg(
