@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build demo test lint unit bench-store bench-bgp bench-cni clean
+.PHONY: all deps build demo demo-resources test lint unit bench-store bench-bgp bench-cni clean
 
 all: build
 
@@ -13,8 +13,14 @@ deps:
 build: deps
 	$(CARGO) build --workspace --bins
 
-## The resource workflow on the embedded (SQLite) datastore.
+## A BGP-routed cluster in network namespaces (brindle-lab demo): 3 nodes with 2 pods each and an
+## external BIRD router, their status, node1's routes, the router's routes, the ping matrix; then
+## everything is removed again.
 demo: build
+	@$${CARGO_TARGET_DIR:-target}/debug/brindle-lab demo
+
+## The resource workflow on the embedded (SQLite) datastore: apply examples/, read them back.
+demo-resources: build
 	@scripts/demo.sh
 
 ## The whole suite: formatting, lints, unit, contract and integration tests (both backends).
