@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build demo demo-resources test lint unit bench-store bench-bgp bench-cni clean
+.PHONY: all deps build demo demo-resources test lint unit bench-store bench-bgp bench-cni bench-lab clean
 
 all: build
 
@@ -48,6 +48,12 @@ bench-cni: deps
 	$(CARGO) build --release -p brindle-cni -p brindlectl --bins
 	$(CARGO) build --release -p brindle-lab --bin cni-bench
 	@scripts/bench-cni.sh $(BENCH_ARGS)
+
+## Lab benchmark: 3-node clusters side by side with BIRD 2 in Calico's configuration: a new
+## block's route convergence (50 CNI ADDs), `brindle-lab up` of 3 nodes x 2 pods, agents' peak RSS.
+bench-lab: deps
+	$(CARGO) build --release -p brindle-node -p brindle-cni -p brindlectl -p brindle-lab --bins
+	@scripts/bench-lab.sh $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

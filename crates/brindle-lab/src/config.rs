@@ -29,6 +29,15 @@ pub struct BgpConfig {
     /// Whether learned routes are installed in the host namespace's kernel table (BIRD through
     /// a kernel protocol, FRR through zebra). GoBGP never installs routes.
     pub install_routes: bool,
+    /// BIRD only: the kernel protocol as Calico's confd renders it, rescanning the kernel table
+    /// every this many seconds (`learn; scan time N; import all; export all; merge paths on`).
+    /// Routes other programs put in the host's table are learned, and learned BGP routes are
+    /// installed (whatever `install_routes` says). `None`: no learning (the default).
+    pub kernel_learn_scan: Option<u32>,
+    /// BIRD only: prefixes (Calico: the IP pools) inside which routes learned from the kernel
+    /// are advertised to every neighbor, as Calico's `calico_export_to_bgp_peers` filter does.
+    /// Empty by default (only originated and BGP routes are advertised).
+    pub export_learned_within: Vec<IpPrefix>,
 }
 
 impl BgpConfig {
@@ -43,6 +52,8 @@ impl BgpConfig {
             routes: Vec::new(),
             cluster_id: None,
             install_routes: false,
+            kernel_learn_scan: None,
+            export_learned_within: Vec::new(),
         }
     }
 
@@ -88,6 +99,15 @@ impl BgpConfig {
         self
     }
 
+    /// BIRD only: learns the host's kernel routes as Calico configures BIRD (scan every
+    /// `scan_secs` seconds, learned BGP routes installed), advertising learned routes inside
+    /// `export_within` (the IP pools) to every neighbor. See [`BgpConfig::kernel_learn_scan`].
+    pub fn kernel_learn(mut self, scan_secs: u32, export_within: &[IpPrefix]) -> BgpConfig {
+        self.kernel_learn_scan = Some(scan_secs);
+        self.export_learned_within = export_within.to_vec();
+        self
+    }
+
     /// Whether `neighbor` is an iBGP session.
     pub fn is_ibgp(&self, neighbor: &Neighbor) -> bool {
         neighbor.remote_as == self.local_as
@@ -97,6 +117,9 @@ impl BgpConfig {
     pub(crate) fn validate(&self) -> Result<()> {
         if self.local_as == 0 {
             return Err(Error::invalid("BGP config", "local AS 0"));
+        }
+        if self.kernel_learn_scan == Some(0) {
+            return Err(Error::invalid("BGP config", "kernel scan time 0"));
         }
         for (i, n) in self.neighbors.iter().enumerate() {
             if n.families.is_empty() {
