@@ -146,6 +146,9 @@ pub enum Event {
     Connected,
     /// Our outgoing TCP connection failed, with the reason in words (Event 18).
     ConnectFailed(String),
+    /// Our outgoing TCP connection was refused (a reset to the SYN): as `ConnectFailed`, but
+    /// the next attempt comes sooner (see [`Event::ConnectRefused`]'s handling in the FSM).
+    ConnectRefused(String),
     /// The peer connected to us (Event 14/15). The FSM answers with [`Action::Refuse`] when it
     /// does not want the connection.
     Accepted,

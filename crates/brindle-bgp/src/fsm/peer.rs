@@ -50,6 +50,8 @@ pub struct PeerFsm {
     connecting: bool,
     holding: bool,
     failures: u32,
+    /// Consecutive outgoing connects refused by the peer's host.
+    refused: u32,
     outgoing: Option<Conn>,
     incoming: Option<Conn>,
     last_error: Option<DownReason>,
@@ -64,6 +66,7 @@ impl PeerFsm {
             connecting: false,
             holding: false,
             failures: 0,
+            refused: 0,
             outgoing: None,
             incoming: None,
             last_error: None,
@@ -155,8 +158,26 @@ impl PeerFsm {
             Event::Connected => self.connected(&mut out),
             Event::ConnectFailed(reason) => {
                 self.connecting = false;
+                self.refused = 0;
                 if self.outgoing.is_none() && self.incoming.is_none() {
                     self.last_error = Some(DownReason::Connection(reason));
+                }
+            }
+            Event::ConnectRefused(reason) => {
+                self.connecting = false;
+                if self.outgoing.is_none() && self.incoming.is_none() {
+                    self.last_error = Some(DownReason::Connection(reason));
+                    // The peer's host is up but nothing listens for us yet: typically its
+                    // agent is starting, or has not configured us yet (a passive mesh side
+                    // learns of a new node a moment after the active side). Retry soon,
+                    // doubling from REFUSED_RETRY up to ConnectRetry, rather than losing a
+                    // whole ConnectRetry period to a start-up race.
+                    let factor = 1u32 << self.refused.min(16);
+                    let delay = REFUSED_RETRY
+                        .saturating_mul(factor)
+                        .min(self.cfg.connect_retry);
+                    self.refused = self.refused.saturating_add(1);
+                    out.push(Action::StartTimer(Timer::ConnectRetry, delay));
                 }
             }
             Event::Accepted => self.accepted(&mut out),
@@ -327,6 +348,7 @@ impl PeerFsm {
                 };
                 *self.slot(id) = Some(Conn::Established(neg.clone()));
                 self.failures = 0;
+                self.refused = 0;
                 self.last_error = None;
                 self.restart_hold(id, neg.hold_time, out);
                 out.push(Action::Up(id, neg));
@@ -453,6 +475,9 @@ impl PeerFsm {
         out.push(Action::StartTimer(Timer::IdleHold, wait));
     }
 }
+
+/// The first retry after a refused connect (then doubling up to ConnectRetry).
+const REFUSED_RETRY: Duration = Duration::from_millis(200);
 
 fn secs(s: u16) -> Duration {
     Duration::from_secs(u64::from(s))

@@ -488,3 +488,37 @@ fn forwarding_state_bits_are_set_with_or_without_a_restart() {
             .any(|c| matches!(c, Capability::GracefulRestart(_)))
     );
 }
+
+#[test]
+fn a_refused_connect_is_retried_soon_then_less_often() {
+    let mut f = PeerFsm::new(cfg());
+    f.handle(Event::Start);
+    let mut delays = Vec::new();
+    for _ in 0..7 {
+        let a = f.handle(Event::ConnectRefused(
+            "TCP connection refused by 10.0.0.2:179".into(),
+        ));
+        delays.extend(a.iter().filter_map(|a| match a {
+            Action::StartTimer(Timer::ConnectRetry, d) => Some(d.as_millis()),
+            _ => None,
+        }));
+        let a = f.handle(Event::TimerExpired(Timer::ConnectRetry));
+        assert!(a.contains(&Action::Connect), "{a:?}");
+    }
+    assert_eq!(delays, vec![200, 400, 800, 1600, 3200, 5000, 5000]);
+    assert!(
+        f.last_error()
+            .is_some_and(|e| e.to_string().contains("refused"))
+    );
+    // Any other failure resets the quick retries.
+    f.handle(Event::ConnectFailed(
+        "TCP connect to 10.0.0.2:179 timed out".into(),
+    ));
+    let a = f.handle(Event::TimerExpired(Timer::ConnectRetry));
+    assert!(a.contains(&Action::Connect));
+    let a = f.handle(Event::ConnectRefused("refused".into()));
+    assert!(a.contains(&Action::StartTimer(
+        Timer::ConnectRetry,
+        Duration::from_millis(200)
+    )));
+}

@@ -9,9 +9,27 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use super::config::PeerConfig;
 use crate::sys;
 
+/// Why an outgoing connection failed: in words for the status, and whether the peer's host
+/// refused it (a reset to our SYN: the host is there, nothing listens yet).
+#[derive(Debug)]
+pub struct ConnectError {
+    /// The reason in words (`TCP connection refused by 10.0.0.2:179 …`).
+    pub message: String,
+    /// The peer's host answered the SYN with a reset.
+    pub refused: bool,
+}
+
+impl From<String> for ConnectError {
+    fn from(message: String) -> ConnectError {
+        ConnectError {
+            message,
+            refused: false,
+        }
+    }
+}
+
 /// Connects to `peer`, from its source address, with its MD5 key and GTSM set before the SYN.
-/// The error is in words for the status (`connection refused by 10.0.0.2:179`).
-pub async fn connect(peer: &PeerConfig, timeout: Duration) -> Result<TcpStream, String> {
+pub async fn connect(peer: &PeerConfig, timeout: Duration) -> Result<TcpStream, ConnectError> {
     let dest = SocketAddr::new(peer.address, peer.port);
     let socket = match dest {
         SocketAddr::V4(_) => TcpSocket::new_v4(),
@@ -34,8 +52,11 @@ pub async fn connect(peer: &PeerConfig, timeout: Duration) -> Result<TcpStream, 
     }
     let _ = socket.set_nodelay(true);
     match tokio::time::timeout(timeout, socket.connect(dest)).await {
-        Err(_) => Err(describe_timeout(dest, timeout, peer.password.is_some())),
-        Ok(Err(e)) => Err(describe_connect_error(dest, &e, peer.password.is_some())),
+        Err(_) => Err(describe_timeout(dest, timeout, peer.password.is_some()).into()),
+        Ok(Err(e)) => Err(ConnectError {
+            message: describe_connect_error(dest, &e, peer.password.is_some()),
+            refused: e.kind() == io::ErrorKind::ConnectionRefused,
+        }),
         Ok(Ok(stream)) => {
             let _ = stream.set_nodelay(true);
             Ok(stream)

@@ -45,7 +45,7 @@ const DEFERRAL_TIMER: (IpAddr, TimerKind) = (
 #[derive(Debug)]
 pub(crate) enum Internal {
     Timer((IpAddr, TimerKind), u64),
-    ConnectDone(IpAddr, u64, Result<TcpStream, String>),
+    ConnectDone(IpAddr, u64, Result<TcpStream, net::ConnectError>),
     Accepted(TcpStream, SocketAddr),
 }
 
@@ -420,7 +420,8 @@ impl SpeakerTask {
                         self.attach(ip, ConnId::Outgoing, stream);
                         self.event(ip, Event::Connected);
                     }
-                    Err(reason) => self.event(ip, Event::ConnectFailed(reason)),
+                    Err(e) if e.refused => self.event(ip, Event::ConnectRefused(e.message)),
+                    Err(e) => self.event(ip, Event::ConnectFailed(e.message)),
                 }
             }
             Internal::Accepted(stream, remote) => {
