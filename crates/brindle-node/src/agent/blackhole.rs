@@ -46,8 +46,9 @@ impl Blackholes {
     pub fn set(&mut self, wanted: &BTreeSet<ApiCidr>) {
         let wanted: BTreeSet<Cidr> = wanted.iter().filter_map(convert).collect();
         let mut ops = Vec::new();
+        // Added, never replaced: a route someone else put there (a pod's) is left alone.
         for dst in wanted.difference(&self.current) {
-            ops.push(RouteOp::Replace(self.route(*dst)));
+            ops.push(RouteOp::Add(self.route(*dst)));
         }
         for dst in self.current.difference(&wanted) {
             ops.push(RouteOp::Delete(self.route(*dst)));
@@ -59,6 +60,12 @@ impl Blackholes {
             match result {
                 Ok(()) => {}
                 Err(e) if matches!(op, RouteOp::Delete(_)) && e.is_not_found() => {}
+                Err(e) if matches!(op, RouteOp::Add(_)) && e.already_exists() => {
+                    eprintln!(
+                        "node: {}: another route has that prefix; left alone",
+                        op.describe()
+                    );
+                }
                 Err(e) => eprintln!("node: {e}"),
             }
         }

@@ -56,7 +56,11 @@ pub fn compute(
         let Ok(cidr) = a.cidr.parse::<Cidr>() else {
             continue;
         };
-        out.blackholes.insert(cidr);
+        // A single-address block (blockSize 32 or 128) has no unused address to drop, and its
+        // blackhole would be the same prefix as its pod's route.
+        if cidr.prefix() < if cidr.is_ipv4() { 32 } else { 128 } {
+            out.blackholes.insert(cidr);
+        }
         if exportable(pools, &cidr) {
             out.originate.insert(cidr);
         }
@@ -139,6 +143,15 @@ mod tests {
         );
         let e2 = compute("node2", &pools, &blocks, &affs);
         assert_eq!(e2.originate, set(&["192.168.2.0/26"]));
+    }
+
+    #[test]
+    fn single_address_blocks_get_no_blackhole() {
+        let pools = [pool("10.1.0.0/16", false, false)];
+        let affs = [affinity("node1", "10.1.0.7/32", AffinityState::Confirmed)];
+        let e = compute("node1", &pools, &[], &affs);
+        assert!(e.blackholes.is_empty());
+        assert_eq!(e.originate, set(&["10.1.0.7/32"]));
     }
 
     #[test]
