@@ -167,23 +167,29 @@ impl PeerFsm {
                 self.connecting = false;
                 if self.outgoing.is_none() && self.incoming.is_none() {
                     self.last_error = Some(DownReason::Connection(reason));
-                    // The peer's host is up but nothing listens for us yet: typically its
-                    // agent is starting, or has not configured us yet (a passive mesh side
-                    // learns of a new node a moment after the active side). Retry soon,
-                    // doubling from REFUSED_RETRY up to ConnectRetry, rather than losing a
-                    // whole ConnectRetry period to a start-up race.
-                    let factor = 1u32 << self.refused.min(16);
-                    let delay = REFUSED_RETRY
-                        .saturating_mul(factor)
-                        .min(self.cfg.connect_retry);
-                    self.refused = self.refused.saturating_add(1);
-                    out.push(Action::StartTimer(Timer::ConnectRetry, delay));
+                    self.retry_soon(&mut out);
                 }
             }
             Event::Accepted => self.accepted(&mut out),
             Event::Closed(id, reason) => {
-                if self.conn(id).is_some() {
-                    self.drop_conn(id, DownReason::Connection(reason), true, &mut out);
+                match self.conn(id) {
+                    // Closed before the peer's OPEN: its speaker does not take us yet (it has
+                    // not configured us, or is Idle). Not a session failure to back off from.
+                    Some(Conn::OpenSent) => {
+                        self.drop_conn(id, DownReason::Stopped, false, &mut out);
+                        self.last_error = Some(DownReason::Connection(reason));
+                        if id == ConnId::Outgoing
+                            && self.incoming.is_none()
+                            && self.started
+                            && !self.holding
+                        {
+                            self.retry_soon(&mut out);
+                        }
+                    }
+                    Some(_) => {
+                        self.drop_conn(id, DownReason::Connection(reason), true, &mut out);
+                    }
+                    None => {}
                 }
             }
             Event::TimerExpired(t) => self.timer(t, &mut out),
@@ -238,6 +244,19 @@ impl PeerFsm {
         out.push(Action::StopTimer(Timer::ConnectRetry));
         out.push(Action::StopTimer(Timer::IdleHold));
         self.last_error = Some(DownReason::Stopped);
+    }
+
+    /// The peer's host is up but its speaker does not take us yet: typically it is starting,
+    /// or has not configured us yet (a passive mesh side learns of a new node a moment after
+    /// the active side). The next connect comes soon, doubling from [`REFUSED_RETRY`] up to
+    /// ConnectRetry, rather than a whole ConnectRetry (or error wait) lost to a start-up race.
+    fn retry_soon(&mut self, out: &mut Vec<Action>) {
+        let factor = 1u32 << self.refused.min(16);
+        let delay = REFUSED_RETRY
+            .saturating_mul(factor)
+            .min(self.cfg.connect_retry);
+        self.refused = self.refused.saturating_add(1);
+        out.push(Action::StartTimer(Timer::ConnectRetry, delay));
     }
 
     fn open_conn(&mut self, id: ConnId, out: &mut Vec<Action>) {

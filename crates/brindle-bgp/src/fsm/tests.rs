@@ -522,3 +522,29 @@ fn a_refused_connect_is_retried_soon_then_less_often() {
         Duration::from_millis(200)
     )));
 }
+
+#[test]
+fn a_connection_closed_before_the_peers_open_is_retried_soon_without_backing_off() {
+    let mut f = PeerFsm::new(cfg());
+    f.handle(Event::Start);
+    f.handle(Event::Connected);
+    let a = f.handle(Event::Closed(
+        ConnId::Outgoing,
+        "connection to 10.0.0.2:179 closed by the peer before it sent an OPEN".into(),
+    ));
+    assert!(
+        !a.iter()
+            .any(|a| matches!(a, Action::StartTimer(Timer::IdleHold, _))),
+        "{a:?}"
+    );
+    assert!(a.contains(&Action::StartTimer(
+        Timer::ConnectRetry,
+        Duration::from_millis(200)
+    )));
+    assert!(
+        f.last_error()
+            .is_some_and(|e| e.to_string().contains("before it sent an OPEN"))
+    );
+    let a = f.handle(Event::TimerExpired(Timer::ConnectRetry));
+    assert!(a.contains(&Action::Connect));
+}
