@@ -51,6 +51,7 @@ mod prefix;
 mod process;
 mod route;
 mod stale;
+pub mod stats;
 mod wait;
 
 pub use bird::Bird;

@@ -15,6 +15,7 @@
 //!
 //! Not a test: it prints figures and ratios, because this machine is shared and noisy.
 
+use brindle_lab::stats::quantile_ms;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -249,17 +250,6 @@ fn measure(o: &Opts, case: &Case) -> Res<Figures> {
     f.par_add = step("ADD", o.parallel, "par", o.pods)?;
     f.par_del = step("DEL", o.parallel, "par", o.pods)?;
     Ok(f)
-}
-
-/// The `q`-quantile (nearest rank) in milliseconds.
-fn quantile_ms(v: &[Duration], q: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort();
-    let rank = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len());
-    Some(s[rank - 1].as_secs_f64() * 1000.0)
 }
 
 fn main() {

@@ -47,7 +47,8 @@ pub fn parse() -> Res<Opts> {
     let mut o = Opts {
         lab_bin: PathBuf::new(),
         bin_dir,
-        lab_name: format!("lbup{:04x}", std::process::id() & 0xffff),
+        // Not `<letters><4 hex>`: brindle-lab keeps that shape for throw-away test labs.
+        lab_name: format!("bup{:05}", std::process::id() % 100_000),
         pods: 50,
         warmup: 2,
         timeout_route: Duration::from_secs(15),

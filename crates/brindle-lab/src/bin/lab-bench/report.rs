@@ -1,5 +1,6 @@
 //! The printed result: figures side by side, ratios, and the target table.
 
+use brindle_lab::stats::quantile_ms;
 use std::time::Duration;
 
 use crate::cluster::{NODES, Routing};
@@ -58,17 +59,6 @@ pub struct Report {
     pub convergence: Vec<Convergence>,
     /// (b), when it ran.
     pub lab_up: Option<LabUp>,
-}
-
-/// The `q`-quantile (nearest rank) in milliseconds.
-fn quantile_ms(v: &[Duration], q: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort();
-    let rank = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len());
-    Some(s[rank - 1].as_secs_f64() * 1000.0)
 }
 
 fn mb(kib: u64) -> f64 {
