@@ -68,3 +68,51 @@ fn three_node_mesh_routes_pods_and_follows_the_mesh_setting() {
     assert!(pods[0].wait_ping(pods[1].ip, true));
     drop(pods);
 }
+
+#[test]
+fn dual_stack_nodes_peer_and_route_over_ipv6_too() {
+    require_root!();
+    let lab = Lab::new().unwrap();
+    let store: support::agent::Store = lab.dir().join("datastore.db").into();
+    let hosts: Vec<_> = (1..=2)
+        .map(|i| lab.add_host(&format!("n{i}")).unwrap())
+        .collect();
+    let nodes: Vec<support::agent::Node> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let v6 = h.ipv6().to_string();
+            support::agent::Node::start(
+                h,
+                &format!("node{}", i + 1),
+                store.clone(),
+                &["--ip6", &v6],
+            )
+        })
+        .collect();
+    nodes[0].apply(
+        "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: v6-pool\nspec:\n  cidr: fd00:10::/48\n  blockSize: 122\n",
+    );
+    for (n, other) in [(&nodes[0], &hosts[1]), (&nodes[1], &hosts[0])] {
+        n.wait_peers(&[(other.ipv4().into(), MESH), (other.ipv6().into(), MESH)]);
+    }
+    let (_, status) = nodes[0].status(&[]);
+    let v6 = status
+        .split("IPv6 BGP status")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        v6.contains(&hosts[1].ipv6().to_string()) && v6.contains("| up "),
+        "{status}"
+    );
+    let a = Pod::add_with(&nodes[0], "pod1", r#""assign_ipv6":"true","#);
+    let b = Pod::add_with(&nodes[1], "pod1", r#""assign_ipv6":"true","#);
+    let (a6, b6) = (a.ip6.expect("pod1 v6"), b.ip6.expect("pod2 v6"));
+    assert!(a.wait_ping(b.ip, true), "{}", support::agent::dump(&nodes));
+    assert!(
+        a.wait_ping(b6, true),
+        "{a6} -> {b6}\n{}",
+        support::agent::dump(&nodes)
+    );
+}

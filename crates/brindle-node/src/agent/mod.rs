@@ -211,30 +211,32 @@ impl Agent {
     }
 }
 
+/// The prefix length of the host's address `ip`, if the host has it.
+fn prefix_len_of(ip: IpAddr) -> Option<u8> {
+    Netlink::open()
+        .and_then(|mut nl| nl.addresses(None))
+        .ok()?
+        .into_iter()
+        .find(|a| a.addr == ip)
+        .map(|a| a.prefix_len)
+}
+
 fn identity(settings: &Settings) -> Result<Identity, String> {
     let name = register::node_name(settings.nodename.as_deref(), &settings.state_dir)?;
     let host_id = register::host_id(&settings.state_dir)?;
     let (ipv4, prefix_len) = match &settings.ip {
-        IpSource::Explicit(ip) => {
-            // The prefix length of the interface holding it, when there is one.
-            let len = Netlink::open()
-                .and_then(|mut nl| nl.addresses(None))
-                .ok()
-                .and_then(|addrs| {
-                    addrs
-                        .into_iter()
-                        .find(|a| a.addr == IpAddr::V4(*ip))
-                        .map(|a| a.prefix_len)
-                })
-                .unwrap_or(32);
-            (*ip, len)
-        }
+        // The prefix length of the interface holding it, when there is one.
+        IpSource::Explicit(ip) => (*ip, prefix_len_of(IpAddr::V4(*ip)).unwrap_or(32)),
         IpSource::Autodetect(method) => autodetect::detect(method)?,
     };
+    let ipv6 = settings
+        .ip6
+        .map(|a| (a, prefix_len_of(IpAddr::V6(a)).unwrap_or(128)));
     Ok(Identity {
         name,
         ipv4,
         prefix_len,
+        ipv6,
         host_id,
     })
 }
@@ -255,6 +257,10 @@ pub async fn run(args: &RunArgs) -> Result<(), String> {
     // Pods' packets cross this host: it routes (as Felix sets it).
     brindle_netlink::sysctl::set("net/ipv4/ip_forward", "1")
         .map_err(|e| format!("cannot turn on IPv4 forwarding: {e}"))?;
+    if me.ipv6.is_some() {
+        brindle_netlink::sysctl::set("net/ipv6/conf/all/forwarding", "1")
+            .map_err(|e| format!("cannot turn on IPv6 forwarding: {e}"))?;
+    }
     let restarting = earlier_run_left_routes(settings.route_protocol);
     let desired = peers::desired(&world, &me.name);
     let key = SpeakerKey {

@@ -24,6 +24,8 @@ pub struct Identity {
     pub ipv4: Ipv4Addr,
     /// Prefix length of the address's network.
     pub prefix_len: u8,
+    /// IPv6 address and prefix length, when the node peers over IPv6.
+    pub ipv6: Option<(std::net::Ipv6Addr, u8)>,
     /// This host's identity (kept in `<state_dir>/host-id`).
     pub host_id: String,
 }
@@ -83,15 +85,26 @@ pub fn node_ipv4(spec: &NodeSpec) -> Option<Ipv4Addr> {
     s.split('/').next()?.parse().ok()
 }
 
-/// Refuses when another Node uses `me.ipv4`, or when `me.name` was registered by another host.
+/// The IPv6 address in a Node's `spec.bgp.ipv6Address`.
+pub fn node_ipv6(spec: &NodeSpec) -> Option<std::net::Ipv6Addr> {
+    let s = spec.bgp.as_ref()?.ipv6_address.as_deref()?;
+    s.split('/').next()?.parse().ok()
+}
+
+/// Refuses when another Node uses `me.ipv4` (or `me.ipv6`), or when `me.name` was registered
+/// by another host.
 pub fn check_conflicts(nodes: &[Object<NodeSpec>], me: &Identity) -> Result<(), String> {
     for n in nodes {
-        if n.metadata.name != me.name && node_ipv4(&n.spec) == Some(me.ipv4) {
+        let v6_taken = me.ipv6.is_some_and(|(a, _)| node_ipv6(&n.spec) == Some(a));
+        if n.metadata.name != me.name && (node_ipv4(&n.spec) == Some(me.ipv4) || v6_taken) {
+            let ip = match me.ipv6 {
+                Some((a, _)) if v6_taken => a.to_string(),
+                _ => me.ipv4.to_string(),
+            };
             return Err(format!(
                 "node IP {ip} is already used by Node \"{other}\"; this host is \"{me}\". Two nodes with one \
                  address cannot both peer. Fix: give this host its own address (--ip / IP, or \
                  IP_AUTODETECTION_METHOD), or if \"{other}\" is gone: brindlectl delete node {other}",
-                ip = me.ipv4,
                 other = n.metadata.name,
                 me = me.name
             ));
@@ -174,6 +187,7 @@ pub fn register(
     let existed = node.metadata.resource_version.is_some();
     let bgp = node.spec.bgp.get_or_insert_with(NodeBgpSpec::default);
     bgp.ipv4_address = Some(format!("{}/{}", me.ipv4, me.prefix_len));
+    bgp.ipv6_address = me.ipv6.map(|(a, len)| format!("{a}/{len}"));
     if let Some(a) = asn {
         bgp.as_number = Some(AsNumber(a));
     }
@@ -219,6 +233,7 @@ mod tests {
             name: "node1".into(),
             ipv4: Ipv4Addr::new(10, 0, 0, 1),
             prefix_len: 24,
+            ipv6: None,
             host_id: "aaaa".into(),
         }
     }

@@ -21,6 +21,9 @@ pub struct RunArgs {
     /// This node's IPv4 address, or `autodetect` [default: autodetect].
     #[arg(long, env = "IP", value_name = "ADDR")]
     pub ip: Option<String>,
+    /// This node's IPv6 address for IPv6 peering, or `none` [default: none].
+    #[arg(long, env = "IP6", value_name = "ADDR")]
+    pub ip6: Option<String>,
     /// How to autodetect the address: first-found, can-reach=DEST, interface=REGEX,
     /// skip-interface=REGEX, cidr=CIDR[,CIDR…] [default: first-found].
     #[arg(long, env = "IP_AUTODETECTION_METHOD", value_name = "METHOD")]
@@ -72,6 +75,7 @@ struct FileSettings {
     nodename: Option<String>,
     ip: Option<String>,
     ip_autodetection_method: Option<String>,
+    ip6: Option<String>,
     #[serde(rename = "as")]
     asn: Option<String>,
     state_dir: Option<PathBuf>,
@@ -103,6 +107,8 @@ pub struct Settings {
     pub nodename: Option<String>,
     /// The node's IPv4 address or how to find it.
     pub ip: IpSource,
+    /// The node's IPv6 address, when it peers over IPv6 too.
+    pub ip6: Option<std::net::Ipv6Addr>,
     /// AS number for this node's Node resource.
     pub asn: Option<u32>,
     /// State directory.
@@ -156,6 +162,15 @@ pub fn resolve(args: &RunArgs) -> Result<Settings, String> {
                 addr.parse()
                     .map_err(|_| format!("ip {s:?}: not an IPv4 address (or \"autodetect\")"))?,
             )
+        }
+    };
+    let ip6 = match pick(&args.ip6, file.ip6).as_deref() {
+        None | Some("none") => None,
+        Some(s) => {
+            let addr = s.split('/').next().unwrap_or(s);
+            Some(addr.parse().map_err(|_| {
+                format!("ip6 {s:?}: not an IPv6 address (or \"none\"; autodetection is IPv4 only)")
+            })?)
         }
     };
     let asn = match pick(&args.asn, file.asn) {
@@ -216,6 +231,7 @@ pub fn resolve(args: &RunArgs) -> Result<Settings, String> {
     Ok(Settings {
         nodename,
         ip,
+        ip6,
         asn,
         state_dir,
         run_dir,

@@ -338,6 +338,8 @@ impl Node {
 pub struct Pod {
     pub ns: String,
     pub ip: Ipv4Addr,
+    /// The pod's IPv6 address, when it has one.
+    pub ip6: Option<std::net::Ipv6Addr>,
     host: Host,
     conf: String,
     env: Vec<(String, String)>,
@@ -346,6 +348,11 @@ pub struct Pod {
 impl Pod {
     /// Adds pod `pod` on `node`.
     pub fn add(node: &Node, pod: &str) -> Pod {
+        Pod::add_with(node, pod, "")
+    }
+
+    /// [`Pod::add`] with extra `ipam` fields (e.g. `"assign_ipv6":"true",`).
+    pub fn add_with(node: &Node, pod: &str, ipam_extra: &str) -> Pod {
         let ns = format!("{}-{pod}", node.host.ns());
         let ok = std::process::Command::new("ip")
             .args(["netns", "add", &ns])
@@ -353,7 +360,7 @@ impl Pod {
             .expect("ip netns add");
         assert!(ok.success());
         let conf = format!(
-            r#"{{"cniVersion":"1.0.0","name":"k8s-pod-network","type":"brindle","nodename":"{}",{},"state_dir":"{}","ipam":{{"type":"brindle-ipam"}}}}"#,
+            r#"{{"cniVersion":"1.0.0","name":"k8s-pod-network","type":"brindle","nodename":"{}",{},"state_dir":"{}","ipam":{{{ipam_extra}"type":"brindle-ipam"}}}}"#,
             node.name,
             node.datastore.cni_fields(),
             node.state_dir.display()
@@ -374,18 +381,25 @@ impl Pod {
         let mut p = Pod {
             ns,
             ip: Ipv4Addr::UNSPECIFIED,
+            ip6: None,
             host: node.host.clone(),
             conf,
             env,
         };
         let out = p.cni("ADD");
         let v: serde_json::Value = serde_json::from_str(&out).expect("CNI result");
-        let addr = v["ips"][0]["address"].as_str().expect("address");
-        p.ip = addr
-            .split('/')
-            .next()
-            .and_then(|a| a.parse().ok())
-            .expect("ip");
+        for ip in v["ips"].as_array().expect("ips") {
+            let addr = ip["address"].as_str().expect("address");
+            match addr
+                .split('/')
+                .next()
+                .and_then(|a| a.parse::<IpAddr>().ok())
+            {
+                Some(IpAddr::V4(a)) => p.ip = a,
+                Some(IpAddr::V6(a)) => p.ip6 = Some(a),
+                None => panic!("bad address {addr}"),
+            }
+        }
         p
     }
 
@@ -414,8 +428,9 @@ impl Pod {
         text
     }
 
-    /// Whether the pod reaches `ip` (one ping, 1 s).
-    pub fn ping(&self, ip: Ipv4Addr) -> bool {
+    /// Whether the pod reaches `ip` (one ping, 1 s; IPv6 too).
+    pub fn ping(&self, ip: impl Into<IpAddr>) -> bool {
+        let ip: IpAddr = ip.into();
         std::process::Command::new("ip")
             .args([
                 "netns",
@@ -433,7 +448,7 @@ impl Pod {
     }
 
     /// Waits until the pod reaches (or no longer reaches) `ip`.
-    pub fn wait_ping(&self, ip: Ipv4Addr, reachable: bool) -> bool {
+    pub fn wait_ping(&self, ip: impl Into<IpAddr> + Copy, reachable: bool) -> bool {
         wait_for(UP, || (self.ping(ip) == reachable).then_some(())).is_some()
     }
 }
