@@ -17,7 +17,7 @@ TARGET="${CARGO_TARGET_DIR:-target}"
 BIN="$TARGET/release"
 PODS="${PODS:-50}"
 LAB_BIN="${LAB_BIN:-$BIN/brindle-lab}"
-LAB_NAME="lbup$(printf '%04x' $(($$ & 0xffff)))"
+LAB_NAME="bup$(printf '%05d' $(($$ % 100000)))"
 BENCH_PID=""
 
 cleanup() {
