@@ -55,11 +55,15 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
+use brindle_api::resources::bgp_filter::{
+    FilterAction, MatchOperator as ApiMatchOperator, PrefixLength,
+};
 use brindle_bgp::model::{AddPathMode, Community, Family, LargeCommunity, Prefix};
-use brindle_bgp::policy::{Action, Filter, MatchOperator, Policy, Rule};
+use brindle_bgp::policy::{Action, Filter, Policy, Rule};
 use brindle_bgp::speaker::{NextHopMode, PeerConfig, SpeakerConfig};
 use serde::Deserialize;
 
+use crate::filter_rule;
 use crate::kernel::{KernelConfig, KernelEntry};
 
 /// Default control socket of the standalone speaker.
@@ -150,35 +154,12 @@ struct RuleEntry {
     #[serde(default)]
     cidr: Option<String>,
     #[serde(default)]
-    match_operator: Option<MatchOp>,
+    match_operator: Option<ApiMatchOperator>,
     #[serde(default)]
-    prefix_length: Option<LengthEntry>,
-    action: ActionEntry,
+    prefix_length: Option<PrefixLength>,
+    action: FilterAction,
     #[serde(default)]
     add_communities: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LengthEntry {
-    #[serde(default)]
-    min: Option<u8>,
-    #[serde(default)]
-    max: Option<u8>,
-}
-
-#[derive(Debug, Deserialize)]
-enum MatchOp {
-    Equal,
-    NotEqual,
-    In,
-    NotIn,
-}
-
-#[derive(Debug, Deserialize)]
-enum ActionEntry {
-    Accept,
-    Reject,
 }
 
 #[derive(Debug, Deserialize)]
@@ -336,52 +317,20 @@ fn policy(
 }
 
 fn rules(entries: &[RuleEntry], path: &str, family: Family) -> Result<Vec<Rule>, String> {
-    let max = if family == Family::Ipv4Unicast {
-        32
-    } else {
-        128
-    };
     entries
         .iter()
         .enumerate()
         .map(|(j, e)| {
             let at = format!("{path}[{j}]");
-            let action = match e.action {
-                ActionEntry::Accept => Action::Accept,
-                ActionEntry::Reject => Action::Reject,
-            };
-            let mut rule = match (&e.cidr, &e.match_operator) {
-                (Some(c), Some(op)) => {
-                    let cidr: Prefix = c.parse().map_err(|err| format!("{at}.cidr: {err}"))?;
-                    if cidr.family() != family {
-                        return Err(format!(
-                            "{at}.cidr: {c} is not of this list's address family"
-                        ));
-                    }
-                    let op = match op {
-                        MatchOp::Equal => MatchOperator::Equal,
-                        MatchOp::NotEqual => MatchOperator::NotEqual,
-                        MatchOp::In => MatchOperator::In,
-                        MatchOp::NotIn => MatchOperator::NotIn,
-                    };
-                    Rule::new(cidr, op, action)
-                }
-                (None, None) => Rule::any(action),
-                (Some(_), None) => {
-                    return Err(format!("{at}.matchOperator: is required with cidr"));
-                }
-                (None, Some(_)) => {
-                    return Err(format!("{at}.cidr: is required with matchOperator"));
-                }
-            };
-            if let Some(l) = &e.prefix_length {
-                for v in [l.min, l.max].into_iter().flatten() {
-                    if v > max {
-                        return Err(format!("{at}.prefixLength: {v} is outside 0..={max}"));
-                    }
-                }
-                rule = rule.with_length(l.min, l.max);
-            }
+            let mut rule = filter_rule::build(
+                e.cidr.as_deref(),
+                e.match_operator,
+                e.prefix_length,
+                e.action,
+                family,
+                &at,
+            )?;
+            let action = rule.action;
             if !e.add_communities.is_empty() && action != Action::Accept {
                 return Err(format!(
                     "{at}.addCommunities: only an Accept rule can add communities"

@@ -5,6 +5,7 @@ mod agent;
 mod bgp;
 mod bgp_config;
 mod control;
+mod filter_rule;
 // Wired into the agent loop by the agent's author; until then only its tests use it.
 #[allow(dead_code)]
 mod health;

@@ -8,11 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use brindle_api::Object;
-use brindle_api::resources::bgp_filter::{
-    BgpFilterSpec, FilterAction, FilterRule, MatchOperator as ApiOp,
-};
-use brindle_bgp::model::{Family, Prefix};
-use brindle_bgp::policy::{Action, Filter, MatchOperator, Policy, Rule};
+use brindle_api::resources::bgp_filter::{BgpFilterSpec, FilterRule};
+use brindle_bgp::model::Family;
+use brindle_bgp::policy::{Filter, Policy, Rule};
 use brindle_bgp::speaker::PeerConfig;
 
 /// One direction of every BGPFilter, converted.
@@ -27,33 +25,14 @@ fn rule(r: &FilterRule, family: Family, at: &str) -> Result<Rule, String> {
             "{at}: source and interface matches are not supported; rule skipped"
         ));
     }
-    let action = match r.action {
-        FilterAction::Accept => Action::Accept,
-        FilterAction::Reject => Action::Reject,
-    };
-    let rule = match (&r.cidr, r.match_operator) {
-        (Some(c), Some(op)) => {
-            let cidr: Prefix = c.parse().map_err(|e| format!("{at}.cidr: {e}"))?;
-            if cidr.family() != family {
-                return Err(format!(
-                    "{at}.cidr: {c} is not of this list's address family"
-                ));
-            }
-            let op = match op {
-                ApiOp::Equal => MatchOperator::Equal,
-                ApiOp::NotEqual => MatchOperator::NotEqual,
-                ApiOp::In => MatchOperator::In,
-                ApiOp::NotIn => MatchOperator::NotIn,
-            };
-            Rule::new(cidr, op, action)
-        }
-        (None, None) => Rule::any(action),
-        _ => return Err(format!("{at}: cidr and matchOperator go together")),
-    };
-    Ok(match &r.prefix_length {
-        Some(l) => rule.with_length(l.min, l.max),
-        None => rule,
-    })
+    crate::filter_rule::build(
+        r.cidr.as_deref(),
+        r.match_operator,
+        r.prefix_length,
+        r.action,
+        family,
+        at,
+    )
 }
 
 fn rules(
@@ -137,7 +116,7 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use brindle_api::resources::bgp_filter::PrefixLength;
+    use brindle_api::resources::bgp_filter::{FilterAction, MatchOperator as ApiOp, PrefixLength};
 
     fn filter(name: &str, export_v4: Vec<FilterRule>) -> Object<BgpFilterSpec> {
         Object::new(

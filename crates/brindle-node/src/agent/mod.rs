@@ -24,7 +24,7 @@ use std::sync::Arc;
 use brindle_bgp::model::Prefix;
 use brindle_bgp::speaker::{PeerConfig, Speaker, SpeakerConfig};
 use brindle_client::Client;
-use brindle_netlink::{Netlink, RT_TABLE_MAIN, RouteFilter, Target};
+use brindle_netlink::{Netlink, RT_TABLE_MAIN, RouteFilter};
 use brindle_store::Datastore;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -67,11 +67,7 @@ struct Agent {
 fn earlier_run_left_routes(protocol: u8) -> bool {
     Netlink::open()
         .and_then(|mut nl| nl.routes(&RouteFilter::owned(RT_TABLE_MAIN, protocol)))
-        .is_ok_and(|routes| {
-            routes.iter().any(|r| {
-                matches!(&r.target, Target::NextHops(h) if h.iter().any(|n| n.gateway.is_some()))
-            })
-        })
+        .is_ok_and(|routes| routes.iter().any(crate::kernel::learned))
 }
 
 fn to_prefix(c: &brindle_api::net::Cidr) -> Option<Prefix> {

@@ -20,6 +20,7 @@ use brindle_netlink::Netlink;
 
 pub use config::KernelConfig;
 pub(crate) use config::KernelEntry;
+pub(crate) use programmer::learned;
 use programmer::{Cmd, Programmer};
 
 /// The running route installer.

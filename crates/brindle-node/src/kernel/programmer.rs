@@ -49,7 +49,7 @@ impl Table for Netlink {
 /// Whether `route` is one this programmer installs: a route through gateways. Routes of the
 /// same protocol without a gateway (a pod's `dev cali… scope link` route written by the CNI
 /// plugin, a block's `blackhole`) belong to someone else and are never touched here.
-fn learned(route: &Route) -> bool {
+pub(crate) fn learned(route: &Route) -> bool {
     matches!(&route.target, brindle_netlink::Target::NextHops(h)
         if !h.is_empty() && h.iter().all(|n| n.gateway.is_some()))
 }

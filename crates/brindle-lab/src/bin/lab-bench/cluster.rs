@@ -1,16 +1,15 @@
 //! A 3-node cluster for the convergence measurement: lab hosts, one SQLite datastore holding
 //! the benchmark's pool, a `brindle-node run` per host and, for the baseline, BIRD 2 per host.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::IpAddr;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use brindle_lab::cluster::agent::{self, MeshWatch};
+use brindle_lab::cluster::state::DatastoreState;
 use brindle_lab::{
     BgpConfig, BgpDaemon, Bird, Host, IpPrefix, Lab, LabProcess, Neighbor, wait_for,
 };
-use serde_json::Value;
 
 use crate::bins::Bins;
 use crate::{Res, one_line};
@@ -140,25 +139,26 @@ impl Cluster {
             }
             return Ok(());
         }
-        for n in &self.nodes {
-            let up = wait_for(UP, || {
-                let peers = peers(&n.run_dir);
-                (peers.len() == NODES - 1 && peers.iter().all(|(_, s)| s == "Established"))
-                    .then_some(())
-            });
-            if up.is_none() {
-                let have: Vec<String> = peers(&n.run_dir)
+        let watches: Vec<MeshWatch> = self
+            .nodes
+            .iter()
+            .map(|n| MeshWatch {
+                node: n.name.clone(),
+                run_dir: n.run_dir.clone(),
+                log: n.agent.log_path().to_path_buf(),
+                expected: addrs
                     .iter()
-                    .map(|(a, s)| format!("{a} {s}"))
-                    .collect();
-                return Err(format!(
-                    "{}: mesh not Established within {} s (peers: {})",
-                    n.name,
-                    UP.as_secs(),
-                    have.join(", ")
-                ));
-            }
-        }
+                    .copied()
+                    .filter(|a| *a != IpAddr::from(n.host.ipv4()))
+                    .collect(),
+            })
+            .collect();
+        let running = |name: &str| {
+            self.nodes
+                .iter()
+                .any(|n| n.name == name && n.agent.is_running())
+        };
+        agent::wait_established(&watches, UP, &running).map_err(one_line)?;
         Ok(())
     }
 
@@ -226,31 +226,15 @@ fn start_agent(
         .map_err(one_line)?;
     let dir = host.dir().join("node");
     let (state_dir, run_dir) = (dir.join("state"), dir.join("run"));
-    let ip = host.ipv4().to_string();
-    let (state, run, ds) = (
-        Bins::arg(&state_dir),
-        Bins::arg(&run_dir),
-        Bins::arg(datastore),
-    );
-    let mut args = vec![
-        "run",
-        "--nodename",
-        name,
-        "--ip",
-        &ip,
-        "--state-dir",
-        &state,
-        "--run-dir",
-        &run,
-        "--datastore-type",
-        "sqlite",
-        "--datastore-path",
-        &ds,
-        "--no-default-pools",
-    ];
+    let store = DatastoreState::Sqlite {
+        path: datastore.to_path_buf(),
+    };
+    let mut args = agent::args(name, host.ipv4().into(), &state_dir, &run_dir, &store);
+    args.push("--no-default-pools".into());
     if routing == Routing::Bird {
-        args.extend(["--bgp", "false"]);
+        args.extend(["--bgp".into(), "false".into()]);
     }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let agent = host
         .spawn(&Bins::arg(&bins.node), &args, "agent.log")
         .map_err(one_line)?;
@@ -286,26 +270,4 @@ fn start_agent(
             agent.log_tail(1).trim()
         )),
     }
-}
-
-/// The agent's BGP peers (address, state) from its control socket; empty when it does not answer.
-fn peers(run_dir: &Path) -> Vec<(String, String)> {
-    let Ok(mut s) = UnixStream::connect(run_dir.join("node.sock")) else {
-        return Vec::new();
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if writeln!(s, "{{\"command\":\"peers\"}}").is_err() {
-        return Vec::new();
-    }
-    let mut line = String::new();
-    let _ = BufReader::new(s).read_line(&mut line);
-    let Ok(Value::Array(list)) = serde_json::from_str::<Value>(&line) else {
-        return Vec::new();
-    };
-    list.iter()
-        .map(|p| {
-            let field = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            (field("address"), field("state"))
-        })
-        .collect()
 }
